@@ -1,0 +1,5 @@
+"""``python -m mimekit`` is the ``mimekit`` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""The ``mimekit`` command line (the I/O-adapter layer: it may import anything)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import _inspect
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mimekit",
+        description="mimekit: inspect, compose and move e-mail.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"mimekit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _inspect.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mimekit`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        status: int = args.func(args)
+    except BrokenPipeError:  # pragma: no cover - e.g. `mimekit inspect x | head`
+        return 1
+    except OSError as exc:
+        print(f"mimekit: {exc}", file=sys.stderr)
+        return 1
+    return status

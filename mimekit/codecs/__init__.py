@@ -1,0 +1,36 @@
+"""Transfer and header encodings: the lowest layer of mimekit.
+
+Everything here works on bytes or ``str`` and never raises on malformed input:
+problems are returned as :class:`~mimekit.Defect` records next to a
+best-effort result. Caller mistakes (wrong types, impossible arguments) raise
+``TypeError`` or ``ValueError`` at once.
+
+* Charsets: :func:`lookup_charset`, :func:`decode_bytes`,
+  :func:`decode_header_bytes`.
+* RFC 2047 encoded words: :func:`decode_encoded_words`, :func:`encode_words`,
+  :func:`needs_encoding`.
+* Base64 (RFC 2045 section 6.8): :func:`decode_base64`,
+  :class:`Base64Decoder`, :func:`encode_base64`.
+* Quoted-printable (RFC 2045 section 6.7): :func:`decode_qp`,
+  :class:`QPDecoder`, :func:`encode_qp`.
+"""
+
+from ._base64 import Base64Decoder, decode_base64, encode_base64
+from ._charset import decode_bytes, decode_header_bytes, lookup_charset
+from ._qp import QPDecoder, decode_qp, encode_qp
+from ._rfc2047 import decode_encoded_words, encode_words, needs_encoding
+
+__all__ = [
+    "Base64Decoder",
+    "QPDecoder",
+    "decode_base64",
+    "encode_base64",
+    "encode_qp",
+    "decode_bytes",
+    "decode_encoded_words",
+    "decode_header_bytes",
+    "decode_qp",
+    "encode_words",
+    "lookup_charset",
+    "needs_encoding",
+]

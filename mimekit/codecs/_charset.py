@@ -1,0 +1,488 @@
+"""Charset labels and byte-to-text decoding that never fails.
+
+MIME labels text with a charset name (RFC 2045 section 5.1 ``charset``
+parameter, RFC 2047 section 2 encoded words, RFC 2231 section 4 parameter
+values). The names come from the IANA registry, but real mail carries
+spellings, private ``x-`` names and outright wrong labels. This module maps a
+label to a Python codec name and decodes bytes with a documented fallback chain,
+so that a caller always gets text.
+
+Three decisions follow the WHATWG Encoding Standard (what browsers, and
+therefore the senders' and readers' view of a message, actually do) rather than
+the strict IANA meaning of the label:
+
+* ``iso-8859-1``, ``latin1``, ``us-ascii``-with-8-bit-data fallback and
+  ``windows-1252`` all decode as windows-1252. The bytes 0x80-0x9F are C1
+  control characters in ISO 8859-1 and are never meant as such in mail; they
+  are the windows-1252 typographic characters (curly quotes, dashes, the euro
+  sign). The five bytes windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90,
+  0x9D) decode to the C1 control of the same value, exactly like the WHATWG
+  ``windows-1252`` index, so this decoder can never fail. The same gap filling
+  applies to the other ``windows-125x`` code pages and ``windows-874``.
+* Subsets decode with their Windows or modern superset: ``gb2312``/``gbk`` as
+  ``gb18030``, ``euc-kr``/``ks_c_5601-1987`` as ``cp949``, ``shift_jis`` as
+  ``cp932``, ``big5`` as ``cp950``, ``iso-8859-9`` as ``cp1254``,
+  ``tis-620``/``iso-8859-11`` as ``cp874``, ``iso-2022-jp`` as
+  ``iso2022_jp_ext``. Mail labelled with the subset is, in practice, produced by
+  software that emits the superset.
+* Labels that say "I do not know" (``unknown-8bit`` from RFC 1428,
+  ``x-unknown``, ``x-user-defined`` which meant "the reader's locally configured
+  charset" in Netscape mail) map to ``None`` so the content is guessed.
+
+Codecs that are not character encodings, or that interpret the data as code
+(``unicode_escape``, ``raw_unicode_escape``, ``idna``, ``punycode``,
+``undefined``, the bytes-to-bytes codecs such as ``zlib`` or ``base64``), are
+refused: a hostile label must not be able to inflate or reinterpret the data.
+"""
+
+from __future__ import annotations
+
+import codecs
+import functools
+from typing import Final
+
+from .._defects import Defect, DefectKind
+
+__all__ = ["decode_bytes", "decode_header_bytes", "lookup_charset"]
+
+# Labels Python's codec registry does not know, or knows wrongly for mail.
+# Keys are already lower-cased and stripped. ``None`` means "unknown on
+# purpose": decode_bytes guesses instead.
+_LABELS: Final[dict[str, str | None]] = {
+    # "I don't know" labels (RFC 1428 unknown-8bit and vendor variants).
+    "unknown-8bit": None,
+    "x-unknown": None,
+    "unknown": None,
+    "x-user-defined": None,
+    "8bit": None,
+    "default": None,
+    # Hebrew: -i (implicit/logical) and -e (explicit) directionality only
+    # changes rendering, not the byte-to-character mapping (RFC 1556).
+    "iso-8859-8-i": "iso8859-8",
+    "iso-8859-8-e": "iso8859-8",
+    "iso_8859-8-i": "iso8859-8",
+    "iso_8859-8-e": "iso8859-8",
+    "csiso88598i": "iso8859-8",
+    "csiso88598e": "iso8859-8",
+    "logical": "iso8859-8",
+    "visual": "iso8859-8",
+    "iso-8859-6-i": "iso8859-6",
+    "iso-8859-6-e": "iso8859-6",
+    # Japanese vendor names.
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "cswindows31j": "cp932",
+    "x-ms-cp932": "cp932",
+    "ms_kanji": "cp932",
+    "x-mac-japanese": "cp932",
+    "x-euc-jp": "euc_jp",
+    # Korean and Chinese vendor names.
+    "x-windows-949": "cp949",
+    "ks_c_5601-1987": "cp949",
+    "x-gbk": "gb18030",
+    "x-mac-chinesesimp": "gb18030",
+    "x-mac-chinesetrad": "cp950",
+    "x-mac-korean": "cp949",
+    "x-x-big5": "cp950",
+    # Classic Mac OS code pages under their Mozilla names.
+    "x-mac-roman": "mac-roman",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "x-mac-ukrainian": "mac-cyrillic",
+    "x-mac-ce": "mac-latin2",
+    "x-mac-centraleurroman": "mac-latin2",
+    "x-mac-greek": "mac-greek",
+    "x-mac-turkish": "mac-turkish",
+    "x-mac-icelandic": "mac-iceland",
+    "x-mac-croatian": "mac-croatian",
+    "x-mac-romanian": "mac-romanian",
+    # UCS-2 in MIME (RFC 1641) is big-endian; UTF-16 decoding is a superset.
+    "iso-10646-ucs-2": "utf-16-be",
+    "ucs-2": "utf-16-be",
+    "csunicode": "utf-16-be",
+    "unicode": "utf-16",
+    "x-utf8": "utf-8",
+    "unicode-1-1-utf-8": "utf-8",
+}
+
+# Python codec name (as ``codecs.lookup(...).name`` reports it) -> the codec
+# that decodes what real senders put under that label (see module docstring).
+_SUPERSETS: Final[dict[str, str]] = {
+    "iso8859-1": "cp1252",
+    "latin-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "shift_jis": "cp932",
+    "big5": "cp950",
+    "iso2022_jp": "iso2022_jp_ext",
+}
+
+# Codecs a label must never select: not character sets, or they interpret
+# the data (escape sequences, IDNA, bytes-to-bytes transforms).
+_REFUSED: Final[frozenset[str]] = frozenset(
+    {
+        "unicode_escape",
+        "raw_unicode_escape",
+        "unicode_internal",
+        "idna",
+        "punycode",
+        "undefined",
+        "mbcs",
+        "oem",
+    }
+)
+
+# Windows code pages whose undefined bytes WHATWG maps to the C1 control of
+# the same value; decoding them therefore never fails.
+_C1_FILLED: Final[frozenset[str]] = frozenset(
+    {f"cp125{n}" for n in range(9)} | {"cp874"}
+)
+
+#: Bytes 0x00-0x7F, for ``bytes.translate(None, delete=...)`` counting.
+_ASCII_BYTES: Final[bytes] = bytes(range(128))
+
+# chardet is trusted only on enough evidence: at least this many 8-bit bytes
+# and at least this confidence. Below that, windows-1252 is a better guess
+# (the 8-bit bytes in short Western text are mostly accented Latin letters,
+# on which chardet is unreliable).
+_CHARDET_MIN_HIGH_BYTES: Final = 16
+_CHARDET_MIN_CONFIDENCE: Final = 0.3
+# chardet is slow; it only ever looks at this many leading bytes.
+_CHARDET_MAX_BYTES: Final = 64 * 1024
+
+_QUOTES_AND_SPACE: Final = " \t\r\n\"'"
+
+
+@functools.lru_cache(maxsize=512)
+def lookup_charset(name: str) -> str | None:
+    """Map a MIME charset label to a Python codec name.
+
+    The label is matched case-insensitively after stripping surrounding
+    whitespace and quotes. Known vendor aliases are resolved first (see the
+    module docstring for the table and the WHATWG-style superset choices),
+    then :func:`codecs.lookup`, then ``x-``-prefixed and ``cp-NNN`` /
+    ``windows-NNN`` spellings.
+
+    Args:
+        name: A charset label as found in a ``charset`` parameter or an
+            RFC 2047 encoded word (RFC 2978 ``mime-charset``).
+
+    Returns:
+        The canonical Python codec name (``codecs.lookup(x).name``, for example
+        ``"utf-8"``, ``"cp1252"``, ``"gb18030"``), or ``None`` if the label is
+        unknown, refused (not a character encoding) or explicitly means
+        "unknown" (``unknown-8bit``, ``x-unknown``, ``x-user-defined``).
+
+    Raises:
+        TypeError: ``name`` is not a ``str``.
+
+    Note:
+        For ``cp1252`` and the other code pages listed in the module docstring,
+        :func:`decode_bytes` fills the code page's undefined bytes with C1
+        controls; plain ``bytes.decode(name)`` does not.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"charset name must be str, not {type(name).__name__}")
+    key = name.strip(_QUOTES_AND_SPACE).lower()
+    if not key or len(key) > 64 or not key.isascii():
+        return None
+    if key in _LABELS:
+        return _resolve(_LABELS[key])
+    found = _resolve(key)
+    if found is not None:
+        return found
+    # Spellings codecs.lookup misses: "x-foo", "cp-850", "windows-874".
+    if key.startswith("x-") and key[2:] not in _LABELS:
+        return _resolve(key[2:])
+    for prefix in ("cp-", "windows-", "win-", "win", "ms-", "ibm-"):
+        if key.startswith(prefix) and key[len(prefix) :].isdigit():
+            return _resolve("cp" + key[len(prefix) :])
+    return None
+
+
+def is_placeholder_charset(name: str) -> bool:
+    """Whether ``name`` is a label that means "charset unknown" on purpose.
+
+    ``unknown-8bit`` (RFC 1428), ``x-unknown``, ``x-user-defined`` and the like:
+    the data is text in *some* charset, so it is worth guessing, unlike a label
+    that is merely unrecognised. Internal helper for the RFC 2047 decoder.
+    """
+    key = name.strip(_QUOTES_AND_SPACE).lower()
+    return key in _LABELS and _LABELS[key] is None
+
+
+def _resolve(name: str | None) -> str | None:
+    """Return the superset-adjusted codec name for ``name``, or ``None``."""
+    if name is None:
+        return None
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):
+        # ValueError: codecs.lookup rejects names with embedded NUL.
+        return None
+    # bytes.decode refuses non-text codecs (zlib, base64, rot13, ...) too;
+    # checking here keeps a hostile label from ever selecting one.
+    refused = info.name.replace("-", "_") in _REFUSED
+    if refused or not getattr(info, "_is_text_encoding", True):
+        return None
+    return _SUPERSETS.get(info.name, info.name)
+
+
+@functools.lru_cache(maxsize=64)
+def _ascii_compatible(codec: str) -> bool:
+    """Whether ``codec`` decodes every 7-bit byte to the same ASCII character.
+
+    UTF-7, UTF-16, ISO-2022 and EBCDIC codecs are not: for them pure-ASCII data
+    must still go through the codec.
+    """
+    try:
+        return _ASCII_BYTES.decode(codec) == _ASCII_BYTES.decode("ascii")
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+@functools.lru_cache(maxsize=16)
+def _c1_filled_table(codec: str) -> str:
+    """A 256-character decoding table for :func:`codecs.charmap_decode`."""
+    chars = []
+    for byte in range(256):
+        try:
+            chars.append(bytes((byte,)).decode(codec))
+        except UnicodeDecodeError:
+            chars.append(chr(byte))
+    return "".join(chars)
+
+
+def _strict_decode(data: bytes, codec: str) -> str:
+    """Decode strictly; the WHATWG-filled code pages cannot fail."""
+    if codec in _C1_FILLED:
+        return codecs.charmap_decode(data, "strict", _c1_filled_table(codec))[0]
+    return data.decode(codec)
+
+
+def _mostly_decodes(data: bytes, codec: str) -> str | None:
+    """Decode with replacement if only a few characters are damaged.
+
+    "A few" means at most one replacement character per 20 non-ASCII characters
+    that did decode. A mislabelled text (latin-1 bytes declared UTF-8) fails
+    this test because nearly every 8-bit byte is an error; a long UTF-8 text
+    with one stray byte passes it and keeps all its good characters.
+    """
+    try:
+        text = data.decode(codec, "replace")
+    except LookupError:
+        return None
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return text if bad * 20 <= good else None
+
+
+def _guess(data: bytes, tried: str | None) -> tuple[str, str, bool]:
+    """Guess the charset of 8-bit ``data``; return (text, codec, damaged).
+
+    Order: UTF-8 if it decodes strictly (8-bit data that is valid UTF-8 is
+    almost never anything else); the failed declared codec, then UTF-8, if they
+    *mostly* decode; chardet when it is confident on enough data; finally
+    windows-1252, which cannot fail. ``damaged`` is True when replacement
+    characters were used.
+    """
+    if tried != "utf-8":
+        try:
+            return data.decode("utf-8"), "utf-8", False
+        except UnicodeDecodeError:
+            pass
+    for codec in dict.fromkeys((tried, "utf-8")):
+        if codec is not None and codec not in _C1_FILLED:
+            text = _mostly_decodes(data, codec)
+            if text is not None:
+                return text, codec, True
+    guessed = _chardet_guess(data)
+    if guessed is not None and guessed != tried:
+        try:
+            return _strict_decode(data, guessed), guessed, False
+        except UnicodeDecodeError:
+            pass
+    return _strict_decode(data, "cp1252"), "cp1252", False
+
+
+def _chardet_guess(data: bytes) -> str | None:
+    """Ask chardet, but only with enough 8-bit evidence; never raises."""
+    sample = data[:_CHARDET_MAX_BYTES]
+    if len(sample.translate(None, _ASCII_BYTES)) < _CHARDET_MIN_HIGH_BYTES:
+        return None
+    try:
+        # Imported lazily: chardet takes tens of milliseconds to import and is
+        # only needed for undeclared or mislabelled 8-bit text.
+        import chardet
+
+        result = chardet.detect(sample)
+    except Exception:  # a third-party detector must not make us raise
+        return None
+    encoding = result.get("encoding")
+    confidence = result.get("confidence") or 0.0
+    if not isinstance(encoding, str) or confidence < _CHARDET_MIN_CONFIDENCE:
+        return None
+    codec = lookup_charset(encoding)
+    return None if codec in (None, "ascii", "utf-8") else codec
+
+
+def decode_bytes(
+    data: bytes, charset: str | None, *, offset: int = 0
+) -> tuple[str, str, list[Defect]]:
+    """Decode a body (or any text octets) to ``str``; never raises on input.
+
+    Rules, in order (RFC 2045 section 5.1 ``charset`` parameter, RFC 2046
+    section 4.1.2, RFC 6532 for undeclared UTF-8):
+
+    1. Pure-ASCII data with no charset, or with an ASCII-compatible one, takes
+       a fast path (``bytes.isascii``).
+    2. A declared charset that is known and decodes strictly is used.
+    3. An unknown declared charset gives an ``UNKNOWN_CHARSET`` defect; a
+       known one that fails to decode gives ``CHARSET_DECODE_ERROR`` at the
+       first bad byte. Either way decoding falls through to the guess below.
+    4. No charset, or ``us-ascii`` with 8-bit bytes (a ``CHARSET_DECODE_ERROR``
+       in the second case): UTF-8 if the bytes are valid UTF-8; then the
+       declared charset or UTF-8 if they decode with at most one damaged
+       character per 20; then chardet, when it reports at least 0.3 confidence
+       on at least 16 8-bit bytes; else windows-1252 (WHATWG variant, which
+       cannot fail).
+
+    Deviation from the brief's plain chain: step 4's "mostly decodes" rule
+    keeps a long UTF-8 text with a single stray byte as UTF-8 (one U+FFFD)
+    instead of re-decoding the whole text as windows-1252 mojibake.
+
+    Args:
+        data: The octets.
+        charset: The declared charset label, or ``None`` when none is declared.
+        offset: Absolute offset of ``data[0]`` in the message; defect offsets
+            are ``offset + index``.
+
+    Returns:
+        ``(text, codec, defects)`` where ``codec`` is the Python codec name
+        actually used (``"ascii"`` for pure-ASCII data without a charset).
+
+    Raises:
+        TypeError: ``data`` is not bytes-like or ``charset`` not ``str``/None.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    if charset is not None and not isinstance(charset, str):
+        raise TypeError(f"charset must be str or None, not {type(charset).__name__}")
+    data = bytes(data)
+    defects: list[Defect] = []
+    codec = lookup_charset(charset) if charset is not None else None
+    if charset is not None and codec is None:
+        defects.append(
+            Defect(
+                kind=DefectKind.UNKNOWN_CHARSET,
+                offset=offset,
+                detail=f"unknown charset {charset.strip()[:64]!r}; guessing",
+            )
+        )
+    if data.isascii() and (codec is None or _ascii_compatible(codec)):
+        return data.decode("ascii"), codec or "ascii", defects
+    if codec is not None and codec != "ascii":
+        try:
+            return _strict_decode(data, codec), codec, defects
+        except UnicodeDecodeError as exc:
+            defects.append(
+                Defect(
+                    kind=DefectKind.CHARSET_DECODE_ERROR,
+                    offset=offset + exc.start,
+                    detail=f"invalid {codec} data; guessing the charset",
+                )
+            )
+    elif codec == "ascii":
+        first = len(data) - len(data.lstrip(_ASCII_BYTES))
+        defects.append(
+            Defect(
+                kind=DefectKind.CHARSET_DECODE_ERROR,
+                offset=offset + first,
+                detail="8-bit data declared us-ascii; guessing the charset",
+            )
+        )
+    text, used, _damaged = _guess(data, None if codec == "ascii" else codec)
+    return text, used, defects
+
+
+def decode_with_charset(data: bytes, codec: str | None) -> tuple[str, str, int]:
+    """Decode ``data`` with an already looked-up codec, guessing on failure.
+
+    Internal helper for the RFC 2047 decoder, which reports its own defects.
+
+    Returns:
+        ``(text, codec_used, error_index)``; ``error_index`` is the index of the
+        first byte the declared codec could not decode, or -1 if it decoded.
+    """
+    if codec is not None and data.isascii() and _ascii_compatible(codec):
+        return data.decode("ascii"), codec, -1
+    if codec is not None:
+        try:
+            return _strict_decode(data, codec), codec, -1
+        except UnicodeDecodeError as exc:
+            error = exc.start
+    else:
+        if data.isascii():
+            return data.decode("ascii"), "ascii", -1
+        error = 0
+    text, used, _damaged = _guess(data, codec)
+    return text, used, error
+
+
+def decode_header_bytes(raw: bytes) -> str:
+    """Decode raw header octets to ``str``; never raises on input.
+
+    RFC 5322 headers are ASCII; RFC 6532 allows UTF-8. Anything else is
+    legacy 8-bit junk, which in practice is mostly latin-1/windows-1252 typed
+    by a user of a Western mail client, so:
+
+    * pure ASCII takes a fast path;
+    * valid UTF-8 is decoded as UTF-8 (RFC 6532 section 3);
+    * otherwise, if the valid UTF-8 multi-byte characters outnumber the
+      invalid bytes (a UTF-8 header with a few stray latin-1 bytes, as when a
+      list server prepends a latin-1 tag), valid UTF-8 sequences are kept and
+      only the invalid bytes decode as windows-1252;
+    * else the whole value decodes as windows-1252 (WHATWG variant: the
+      five undefined bytes become C1 controls, so it cannot fail).
+
+    Args:
+        raw: Header octets (name, value or whole field; folding is kept).
+
+    Returns:
+        The text. ``str`` never contains surrogates.
+
+    Raises:
+        TypeError: ``raw`` is not bytes-like.
+    """
+    if not isinstance(raw, bytes | bytearray | memoryview):
+        raise TypeError(f"raw must be bytes, not {type(raw).__name__}")
+    raw = bytes(raw)
+    if raw.isascii():
+        return raw.decode("ascii")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    replaced = raw.decode("utf-8", "replace")
+    bad = replaced.count("\ufffd") - raw.count(b"\xef\xbf\xbd")
+    good = len(replaced) - len(replaced.encode("ascii", "ignore")) - bad
+    if good <= bad:
+        return _strict_decode(raw, "cp1252")
+    # Mixed: at most ``bad`` (< good <= len/2) round trips, each decoding only
+    # the stretch up to the next error, so the total work stays linear.
+    parts: list[str] = []
+    view = memoryview(raw)
+    pos = 0
+    while pos < len(raw):
+        try:
+            parts.append(codecs.utf_8_decode(view[pos:], "strict", True)[0])
+            break
+        except UnicodeDecodeError as exc:
+            parts.append(codecs.utf_8_decode(view[pos : pos + exc.start], "strict", True)[0])
+            bad_end = pos + exc.end
+            parts.append(_strict_decode(raw[pos + exc.start : bad_end], "cp1252"))
+            pos = bad_end
+    return "".join(parts)

@@ -1,0 +1,315 @@
+"""Quoted-printable content-transfer-encoding (RFC 2045 section 6.7).
+
+RFC 2045 section 6.7::
+
+    quoted-printable := qp-line *(CRLF qp-line)
+    qp-line := *(qp-segment transport-padding CRLF)
+               qp-part transport-padding
+    qp-part := qp-section
+               ; Maximum length of 76 characters
+    qp-segment := qp-section *(SPACE / TAB) "="
+                  ; Maximum length of 76 characters
+    qp-section := [*(ptext / SPACE / TAB) ptext]
+    ptext := hex-octet / safe-char
+    safe-char := <any octet with decimal value of 33 through
+                 60 inclusive, and 62 through 126>
+    hex-octet := "=" 2(DIGIT / "A" / "B" / "C" / "D" / "E" / "F")
+    transport-padding := *LWSP-char
+                         ; Composers MUST NOT generate
+                         ; non-zero length transport
+                         ; padding, but receivers MUST
+                         ; be able to handle padding
+                         ; added by message transports.
+
+Decoding rules and decisions:
+
+* ``=XX`` with upper- or lowercase hex is a byte (RFC 2045 rule (1) asks for
+  uppercase; lowercase is a common and unambiguous violation, and CPython
+  accepts it too).
+* ``=`` CRLF and ``=`` LF are soft line breaks; so is ``=`` followed by up to
+  256 spaces or tabs and then a line break (transport padding, added by
+  MTAs). The limit keeps the incremental decoder's look-behind bounded; a
+  longer run is an invalid escape.
+* ``=`` at the very end of the data (optionally followed by spaces and tabs)
+  is a soft line break with no defect: a MIME part's body ends before the CRLF
+  that belongs to the next boundary delimiter (RFC 2046 section 5.1.1), so an
+  encoder that ends the part with a soft break (MimeKit's does) leaves a bare
+  ``=`` there. CPython also drops it.
+* Any other ``=`` (``=ZZ``, ``=4``, ``==``, ``=`` before a bare CR) is kept
+  literally with a ``QP_INVALID_ESCAPE`` defect (at most 100 reported), and
+  decoding resumes at the next byte, so ``==41`` gives ``=A``.
+* Trailing whitespace before a hard line break is *kept*. RFC 2045 rule (3)
+  says a decoder must delete it because transports may have added it; but
+  deleting it loses whitespace that the sender left unencoded (format=flowed
+  markers, RFC 3676, arrive that way from sloppy encoders), and CPython keeps
+  it. Line breaks are returned as they are (CRLF stays CRLF, LF stays LF).
+* One ``QP_LINE_TOO_LONG`` defect for the first line over 76 characters.
+
+Differences from CPython's ``binascii.a2b_qp`` (which is what compat32
+``get_payload(decode=True)`` uses): a2b_qp treats ``=`` followed by
+whitespace and a line break as a literal ``=`` plus the whitespace; for ``==``
+it outputs one ``=`` and swallows the second; for ``=`` CR without LF it
+skips everything up to the next LF (or the end of the data). mimekit does
+what is described above instead.
+
+Speed: the decoder finds the rare irregular ``=`` with one regular-expression
+scan and hands every stretch between them to ``binascii.a2b_qp``, which
+decodes exactly like mimekit wherever no such ``=`` occurs.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from typing import Final
+
+from .._defects import Defect, DefectKind
+from ._common import DefectLog, LineLengthChecker
+
+__all__ = ["QPDecoder", "decode_qp", "encode_qp"]
+
+_LINE_LIMIT: Final = 76
+_SLICE: Final = 256 * 1024
+_MAX_PADDING: Final = 256
+
+#: An "=" that is not a hex escape and not directly before a line break.
+_ODD_EQ: Final = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n)")
+#: "=" transport-padding line-break: a soft line break.
+_PADDED_BREAK: Final = re.compile(rb"=[ \t]{1,%d}(?:\r\n|\n)" % _MAX_PADDING)
+#: What may still turn into a valid sequence when more data arrives.
+_INCOMPLETE: Final = re.compile(rb"=(?:[0-9A-Fa-f]|\r|[ \t]{1,%d}\r?)?" % _MAX_PADDING)
+#: At the end of the data: a final soft line break.
+_FINAL_BREAK: Final = re.compile(rb"=[ \t]{0,%d}" % _MAX_PADDING)
+
+
+class QPDecoder:
+    """Incremental quoted-printable decoder (RFC 2045 section 6.7).
+
+    Feed chunks of any size; every chunking, down to one byte at a time, gives
+    the same output bytes and the same defects as :func:`decode_qp` on the
+    whole input, which uses this class. An ``=`` sequence split across chunks
+    is held back (at most 259 bytes) until it is complete.
+
+    Attributes:
+        defects: Problems found so far, with absolute offsets; sorted by
+            offset when :meth:`close` returns.
+    """
+
+    __slots__ = ("_closed", "_lines", "_log", "_pos", "_tail", "defects")
+
+    def __init__(self, *, offset: int = 0) -> None:
+        """Start decoding a stream whose first byte is at ``offset``.
+
+        Raises:
+            TypeError: ``offset`` is not an ``int``.
+            ValueError: ``offset`` is negative.
+        """
+        if not isinstance(offset, int):
+            raise TypeError(f"offset must be int, not {type(offset).__name__}")
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        self._log = DefectLog()
+        self.defects: list[Defect] = self._log.defects
+        self._pos = offset  # absolute offset of the next byte to be fed
+        self._tail = b""  # an incomplete "=" sequence held back
+        self._lines = LineLengthChecker(
+            self._log, DefectKind.QP_LINE_TOO_LONG, _LINE_LIMIT, offset
+        )
+        self._closed = False
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Decode ``chunk``; return the bytes that are complete so far.
+
+        Raises:
+            TypeError: ``chunk`` is not bytes-like.
+            ValueError: The decoder is closed.
+        """
+        if self._closed:
+            raise ValueError("feed() after close()")
+        if not isinstance(chunk, bytes):
+            if not isinstance(chunk, bytearray | memoryview):
+                raise TypeError(f"chunk must be bytes, not {type(chunk).__name__}")
+            chunk = bytes(chunk)
+        if not chunk:
+            return b""
+        self._lines.feed(chunk, self._pos)
+        base = self._pos - len(self._tail)
+        self._pos += len(chunk)
+        data = self._tail + chunk if self._tail else chunk
+        held = data.rfind(b"=", max(0, len(data) - _MAX_PADDING - 3))
+        if held != -1 and _INCOMPLETE.fullmatch(data, held):
+            self._tail = data[held:]
+            data = data[:held]
+        else:
+            self._tail = b""
+        return self._decode(data, base)
+
+    def close(self) -> bytes:
+        """Finish the stream and return the last bytes.
+
+        Raises:
+            ValueError: The decoder is already closed.
+        """
+        if self._closed:
+            raise ValueError("close() called twice")
+        self._closed = True
+        self._lines.close(self._pos)
+        tail, self._tail = self._tail, b""
+        if tail and not _FINAL_BREAK.fullmatch(tail):
+            # "=X", "=" CR, "=" padding CR: nothing valid can follow any more.
+            self._invalid(self._pos - len(tail))
+        else:
+            tail = b""
+        self._log.sort()
+        return tail
+
+    def _invalid(self, offset: int) -> None:
+        # The detail names no bytes: what follows the "=" may not have been
+        # fed yet, and the defect must not depend on the chunking.
+        self._log.add(
+            DefectKind.QP_INVALID_ESCAPE,
+            offset,
+            "'=' not followed by two hex digits or a line break; kept literally",
+        )
+
+    def _decode(self, data: bytes, base: int) -> bytes:
+        """Decode ``data``, which ends with no incomplete ``=`` sequence."""
+        if b"=" not in data:
+            return data
+        out: list[bytes] = []
+        start = 0  # start of the stretch not yet handed to a2b_qp
+        for odd in _ODD_EQ.finditer(data):
+            at = odd.start()
+            following = data[at + 1 : at + 2]
+            if following in (b" ", b"\t"):
+                padded = _PADDED_BREAK.match(data, at)
+                if padded is not None:
+                    out.append(binascii.a2b_qp(data[start:at]))
+                    start = padded.end()
+                    continue
+            self._invalid(base + at)
+            if following in (b"=", b"\r", b""):
+                # a2b_qp would swallow the next "=", skip to the next LF, or
+                # drop an "=" at the end (here followed by the held-back
+                # "=" of the next sequence); emit the "=" ourselves.
+                out.append(binascii.a2b_qp(data[start:at]))
+                out.append(b"=")
+                start = at + 1
+        out.append(binascii.a2b_qp(data[start:] if start else data))
+        return b"".join(out)
+
+
+def decode_qp(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
+    """Decode a whole quoted-printable body; never raises on input.
+
+    Equivalent to feeding ``data`` to a :class:`QPDecoder` and closing it (it
+    is implemented that way). See the module docstring for the rules.
+
+    Args:
+        data: The encoded body.
+        offset: Absolute offset of ``data[0]`` in the message; defect offsets
+            are ``offset + index``.
+
+    Returns:
+        ``(decoded_bytes, defects)``, defects sorted by offset.
+
+    Raises:
+        TypeError: ``data`` is not bytes-like.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    decoder = QPDecoder(offset=offset)
+    if len(data) <= _SLICE:
+        parts = [decoder.feed(data)]
+    else:
+        view = memoryview(data)
+        parts = [decoder.feed(view[i : i + _SLICE]) for i in range(0, len(data), _SLICE)]
+    parts.append(decoder.close())
+    return b"".join(parts), decoder.defects
+
+
+# --- encoding -------------------------------------------------------------
+
+#: RFC 2045 rule (2): "!" through "~" except "=" are literal.
+_SAFE: Final = bytes(b for b in range(33, 127) if b != 0x3D)
+_ESCAPE: Final = tuple(b"=%02X" % b for b in range(256))
+_UNSAFE_RUN: Final = re.compile(rb"[^!-<>-~ \t]+")
+_TEXT_LINE_BREAK: Final = re.compile(rb"\r?\n")
+
+
+def _escape_run(match: re.Match[bytes]) -> bytes:
+    return b"".join(map(_ESCAPE.__getitem__, match.group()))
+
+
+def encode_qp(data: bytes, *, linesep: bytes = b"\r\n", binary: bool = False) -> bytes:
+    """Encode ``data`` as quoted-printable (RFC 2045 section 6.7).
+
+    * Literal: ``!`` through ``~`` except ``=`` (rule 2), and space and tab
+      except at the end of a line (rule 3).
+    * Everything else becomes ``=XX`` with uppercase hex (rule 1).
+    * Lines are at most 76 characters including the ``=`` of a soft line
+      break (rule 5); an escape is never split.
+    * Text mode: each line break in the input (CRLF or a bare LF) becomes a
+      hard line break ``linesep``; a bare CR is encoded ``=0D``. Binary mode:
+      CR and LF are encoded ``=0D``/``=0A``, so the bytes round-trip exactly.
+    * mbox safety: a physical line that would start with ``From `` gets its
+      ``F`` encoded as ``=46``, so no mbox writer has to quote it and no mbox
+      reader mistakes it for a message separator. A leading ``.`` is left
+      alone: SMTP dot-stuffing (RFC 5321 section 4.5.2) handles it losslessly.
+
+    Args:
+        data: The bytes to encode.
+        linesep: ``b"\\r\\n"`` (wire format) or ``b"\\n"``.
+        binary: Encode CR and LF too (for data that is not line-oriented).
+
+    Returns:
+        The encoded body. It ends with ``linesep`` exactly when the input ends
+        with a line break (text mode); empty input gives ``b""``.
+
+    Raises:
+        TypeError: ``data`` or ``linesep`` is not bytes.
+        ValueError: ``linesep`` is not CRLF or LF.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    if not isinstance(linesep, bytes):
+        raise TypeError(f"linesep must be bytes, not {type(linesep).__name__}")
+    if linesep not in (b"\r\n", b"\n"):
+        raise ValueError("linesep must be b'\\r\\n' or b'\\n'")
+    data = bytes(data)
+    lines = [data] if binary else _TEXT_LINE_BREAK.split(data)
+    out: list[bytes] = []
+    for line in lines:
+        _encode_line(line, out)
+    return linesep.join(out)
+
+
+def _encode_line(line: bytes, out: list[bytes]) -> None:
+    """Append the physical lines encoding one logical line to ``out``."""
+    if not line:
+        out.append(b"")
+        return
+    encoded = _UNSAFE_RUN.sub(_escape_run, line)
+    if encoded[-1] in b" \t":
+        # Rule (3): whitespace at the end of a line must be encoded.
+        encoded = encoded[:-1] + _ESCAPE[encoded[-1]]
+    pos = 0
+    size = len(encoded)
+    while True:
+        prefix = b""
+        if encoded.startswith(b"From ", pos):
+            prefix = b"=46"
+            pos += 1
+        room = _LINE_LIMIT - len(prefix)
+        if size - pos <= room:
+            out.append(prefix + encoded[pos:])
+            return
+        cut = pos + room - 1  # leave room for the soft-break "="
+        # "=" only ever starts an escape here, so this finds one that the
+        # cut would split.
+        if encoded[cut - 1] == 0x3D:
+            cut -= 1
+        elif encoded[cut - 2] == 0x3D:
+            cut -= 2
+        out.append(prefix + encoded[pos:cut] + b"=")
+        pos = cut

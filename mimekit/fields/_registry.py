@@ -1,0 +1,368 @@
+"""Which parser and formatter each header field uses: :func:`parse_field`, :func:`format_field`.
+
+The kinds (see :func:`field_kind`):
+
+============================  ======================  ==========================
+fields                        kind                    typed value
+============================  ======================  ==========================
+From To Cc Bcc Reply-To ...   ``address``             :class:`AddressList`
+Sender, Resent-Sender         ``mailbox``             :class:`AddressList` (one)
+Return-Path                   ``path``                :class:`AddressList` (0-1)
+Date, Resent-Date             ``date``                ``datetime | None``
+Message-ID, Content-ID ...    ``message-id``          ``str | None``
+In-Reply-To, References       ``message-id-list``     ``list[str]``
+Content-Type                  ``content-type``        :class:`ContentType`
+Content-Disposition           ``content-disposition`` :class:`ContentDisposition`
+Content-Transfer-Encoding     ``token``               ``str`` (lower-cased)
+MIME-Version                  ``mime-version``        ``str`` (``"1.0"``)
+List-Help ... List-Archive    ``url-list``            ``list[str]``
+Keywords                      ``phrase-list``         ``list[str]``
+anything else                 ``unstructured``        ``str``
+============================  ======================  ==========================
+
+Sender is a single mailbox in RFC 5322 section 3.6.2; it is still returned
+as an :class:`AddressList` so that ``msg.sender`` has the same type as
+``msg.from_`` (empty when absent), with a defect when it holds more than one
+mailbox or a group. Return-Path (RFC 5322 section 3.6.7, RFC 5321
+``Reverse-path``) is ``<addr>`` or the null path ``<>``, which gives an
+empty list without a defect. List-Id (RFC 2919) and List-Unsubscribe-Post
+(RFC 8058) are not URL lists: they stay unstructured text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Final
+
+from .._defects import Defect, DefectKind
+from .._errors import HeaderInjectionError
+from ..codecs import decode_encoded_words
+from ._address import parse_address_list
+from ._addrtypes import AddressList, Group, Mailbox, make_address_list
+from ._content_type import (
+    ContentDisposition,
+    ContentType,
+    parse_content_disposition,
+    parse_content_type,
+)
+from ._date import format_date, parse_date
+from ._encode import check_injection, format_unstructured, longest_run
+from ._lexer import strip_comments
+from ._lists import format_keywords, format_url_list, parse_keywords, parse_url_list
+from ._msgid import (
+    format_message_id,
+    format_message_id_list,
+    parse_message_id,
+    parse_message_id_list,
+)
+from ._params import is_token
+
+__all__ = ["field_kind", "format_field", "parse_field", "parse_unstructured"]
+
+_KINDS: Final[dict[str, str]] = {
+    **dict.fromkeys(
+        (
+            "from",
+            "to",
+            "cc",
+            "bcc",
+            "reply-to",
+            "resent-from",
+            "resent-to",
+            "resent-cc",
+            "resent-bcc",
+            "resent-reply-to",
+            "disposition-notification-to",
+            "mail-followup-to",
+            "mail-reply-to",
+            "return-receipt-to",
+            "errors-to",
+            "approved",
+        ),
+        "address",
+    ),
+    "sender": "mailbox",
+    "resent-sender": "mailbox",
+    "return-path": "path",
+    "date": "date",
+    "resent-date": "date",
+    "message-id": "message-id",
+    "resent-message-id": "message-id",
+    "content-id": "message-id",
+    "in-reply-to": "message-id-list",
+    "references": "message-id-list",
+    "content-type": "content-type",
+    "content-disposition": "content-disposition",
+    "content-transfer-encoding": "token",
+    "mime-version": "mime-version",
+    **dict.fromkeys(
+        (
+            "list-help",
+            "list-unsubscribe",
+            "list-subscribe",
+            "list-post",
+            "list-owner",
+            "list-archive",
+        ),
+        "url-list",
+    ),
+    "keywords": "phrase-list",
+}
+
+_MIME_VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}")
+
+
+def field_kind(name: str) -> str:
+    """The kind of value a header field holds (see the module table)."""
+    return _KINDS.get(name.lower(), "unstructured")
+
+
+def parse_unstructured(text: str) -> tuple[str, list[Defect]]:
+    """Read an unstructured value (Subject, Comments...): trim and RFC 2047-decode.
+
+    RFC 5322 section 3.2.5 ``unstructured``; RFC 2047 section 6.2 for the
+    decoding (adjacent encoded words joined, the whitespace between them
+    dropped). Leading whitespace (the space after the colon) and trailing
+    whitespace are removed; whitespace inside is kept as it is.
+    """
+    stripped = text.strip(" \t\r\n")
+    if "=?" not in stripped:
+        return stripped, []
+    decoded, defects = decode_encoded_words(stripped)
+    lead = len(text) - len(text.lstrip(" \t\r\n"))
+    if lead:
+        defects = [
+            Defect(
+                kind=d.kind, offset=d.offset + lead if d.offset >= 0 else d.offset, detail=d.detail
+            )
+            for d in defects
+        ]
+    return decoded, defects
+
+
+def _parse_mailbox_field(text: str) -> tuple[AddressList, list[Defect]]:
+    addrs, defects = parse_address_list(text)
+    if len(addrs) > 1 or (addrs and type(addrs[0]) is Group):
+        defects.append(
+            Defect(
+                kind=DefectKind.INVALID_ADDRESS,
+                offset=0,
+                detail="more than one mailbox where one is expected",
+            )
+        )
+    return addrs, defects
+
+
+_NULL_PATH = re.compile(r"[ \t]*<[ \t]*>[ \t]*\Z")
+
+
+def _parse_path(text: str) -> tuple[AddressList, list[Defect]]:
+    if _NULL_PATH.match(text) is not None:
+        return make_address_list([]), []
+    stripped, _bad = strip_comments(text)
+    if _NULL_PATH.match(stripped) is not None:
+        return make_address_list([]), []
+    return _parse_mailbox_field(text)
+
+
+def _parse_token(text: str) -> tuple[str, list[Defect]]:
+    stripped, bad = strip_comments(text)
+    words = stripped.split()
+    defects: list[Defect] = []
+    if bad or len(words) != 1 or not is_token(words[0]):
+        defects.append(
+            Defect(kind=DefectKind.INVALID_HEADER_VALUE, offset=0, detail="expected a single token")
+        )
+    return (words[0].lower() if words else ""), defects
+
+
+def _parse_mime_version(text: str) -> tuple[str, list[Defect]]:
+    stripped, bad = strip_comments(text)
+    version = "".join(stripped.split())
+    if bad or _MIME_VERSION.fullmatch(version) is None:
+        return version, [
+            Defect(
+                kind=DefectKind.INVALID_HEADER_VALUE,
+                offset=0,
+                detail="MIME-Version is not DIGITS.DIGITS",
+            )
+        ]
+    return version, []
+
+
+_PARSERS: Final[dict[str, Callable[[str], tuple[Any, list[Defect]]]]] = {
+    "address": parse_address_list,
+    "mailbox": _parse_mailbox_field,
+    "path": _parse_path,
+    "date": parse_date,
+    "message-id": parse_message_id,
+    "message-id-list": parse_message_id_list,
+    "content-type": parse_content_type,
+    "content-disposition": parse_content_disposition,
+    "token": _parse_token,
+    "mime-version": _parse_mime_version,
+    "url-list": parse_url_list,
+    "phrase-list": parse_keywords,
+    "unstructured": parse_unstructured,
+}
+_PARSER_BY_NAME: Final = {name: _PARSERS[kind] for name, kind in _KINDS.items()}
+
+
+def parse_field(name: str, text: str) -> tuple[object, list[Defect]]:
+    """Parse a field value by the (case-insensitive) field name.
+
+    Args:
+        name: The field name.
+        text: The unfolded value (see the package doc for the contract).
+
+    Returns:
+        ``(value, defects)``; the value's type depends on :func:`field_kind`.
+        Never raises on any text.
+    """
+    parser = _PARSER_BY_NAME.get(name.lower(), parse_unstructured)
+    return parser(text)
+
+
+# --- writing ----------------------------------------------------------------
+
+
+def _addresses_from(value: object) -> AddressList:
+    """Turn what a program gives for an address field into an AddressList."""
+    if isinstance(value, AddressList):
+        return value
+    if isinstance(value, (Mailbox, Group)):
+        return make_address_list([value])
+    if isinstance(value, str):
+        check_injection(value)
+        addrs, defects = parse_address_list(value)
+        bad = [d for d in defects if d.kind is DefectKind.INVALID_ADDRESS]
+        if bad or (not addrs and value.strip(" \t")):
+            detail = bad[0].detail if bad else "no address"
+            raise ValueError(f"not a valid address list: {value!r} ({detail})")
+        return addrs
+    if isinstance(value, Iterable):
+        items: list[Mailbox | Group] = []
+        for item in value:
+            items.extend(_addresses_from(item))
+        return make_address_list(items)
+    raise TypeError(f"cannot write {type(value).__name__} as addresses")
+
+
+def _str_list(value: object, parse: Callable[[str], tuple[list[str], list[Defect]]]) -> list[str]:
+    if isinstance(value, str):
+        check_injection(value)
+        items, defects = parse(value)
+        if defects:
+            raise ValueError(f"invalid value: {value!r} ({defects[0].detail})")
+        return items
+    if isinstance(value, Iterable):
+        out = []
+        for v in value:
+            if not isinstance(v, str):
+                raise TypeError(f"expected str items, not {type(v).__name__}")
+            out.append(v)
+        return out
+    raise TypeError(f"expected str or a list of str, not {type(value).__name__}")
+
+
+def _format(kind: str, name: str, value: object, utf8: bool) -> str:
+    if kind in ("address", "mailbox", "path"):
+        addrs = _addresses_from(value)
+        if kind == "path":
+            if not addrs:
+                return "<>"
+            boxes = addrs.mailboxes
+            if len(boxes) != 1:
+                raise ValueError(f"{name} takes one address")
+            return f"<{boxes[0]._format_addr(utf8)}>"
+        if kind == "mailbox" and (len(addrs) != 1 or not isinstance(addrs[0], Mailbox)):
+            raise ValueError(f"{name} takes exactly one mailbox")
+        if not addrs and name.lower() not in ("bcc", "resent-bcc"):
+            raise ValueError(f"{name} needs at least one address")
+        return addrs.format(utf8=utf8)
+    if kind == "date":
+        if isinstance(value, str):
+            check_injection(value)
+            dt, _defects = parse_date(value)
+            if dt is None:
+                raise ValueError(f"not a valid date: {value!r}")
+            value = dt
+        if not isinstance(value, datetime):
+            raise TypeError(f"{name} takes a datetime, not {type(value).__name__}")
+        return format_date(value)
+    if kind == "message-id":
+        if not isinstance(value, str):
+            raise TypeError(f"{name} takes a str, not {type(value).__name__}")
+        check_injection(value)
+        return format_message_id(value, utf8=utf8)
+    if kind == "message-id-list":
+        return format_message_id_list(_str_list(value, parse_message_id_list), utf8=utf8)
+    if kind in ("content-type", "content-disposition"):
+        if isinstance(value, str):
+            check_injection(value)
+            parser = parse_content_type if kind == "content-type" else parse_content_disposition
+            parsed, defects = parser(value)
+            if defects:
+                raise ValueError(f"invalid {name}: {value!r} ({defects[0].detail})")
+            value = parsed
+        if not isinstance(value, (ContentType, ContentDisposition)):
+            raise TypeError(f"cannot write {type(value).__name__} as {name}")
+        return value.format(utf8=utf8)
+    if kind in ("token", "mime-version"):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} takes a str, not {type(value).__name__}")
+        check_injection(value)
+        v = value.strip(" \t")
+        ok = is_token(v) if kind == "token" else _MIME_VERSION.fullmatch(v) is not None
+        if not ok:
+            raise ValueError(f"invalid {name}: {value!r}")
+        return v.lower() if kind == "token" else v
+    if kind == "url-list":
+        if isinstance(value, str) and "<" not in value and value.strip(" \t") != "NO":
+            check_injection(value)
+            value = [value.strip(" \t")]
+        return format_url_list(_str_list(value, parse_url_list))
+    if kind == "phrase-list":
+        return format_keywords(_str_list(value, parse_keywords), utf8=utf8)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} takes a str, not {type(value).__name__}")
+    return format_unstructured(value, utf8=utf8)
+
+
+def format_field(name: str, value: object, *, utf8: bool = False) -> str:
+    """Write ``value`` as the value of header ``name``: one line, no name, no CRLF.
+
+    ``value`` is a ``str`` (parsed and re-written for structured fields, so
+    ``"Jörg Müller <j@x.de>"`` becomes ``=?utf-8?q?J=C3=B6rg_M=C3=BCller?=
+    <j@x.de>``) or the typed value (:class:`AddressList`, :class:`Mailbox`,
+    lists of them, ``datetime``, :class:`ContentType`, ``list[str]`` of
+    message identifiers...).
+
+    Guarantees: encoded words only where needed and never inside an
+    addr-spec, a quoted string or a parameter; every space is a legal
+    folding point and no run of non-space characters exceeds 900
+    characters. Reading the result back with :func:`parse_field` gives the
+    same value (for unstructured text: exactly ``value``).
+
+    Args:
+        name: The field name (chooses the syntax, see :func:`field_kind`).
+        value: What to write.
+        utf8: Write raw UTF-8 (RFC 6532, for SMTPUTF8 transport) instead of
+            RFC 2047 encoded words, RFC 2231 parameters and IDNA A-labels.
+
+    Raises:
+        HeaderInjectionError: CR, LF or NUL in the value.
+        ValueError: a value that is not valid for this field (an
+            unparseable address list, a naive datetime, a structured token
+            too long to fold...).
+        TypeError: a value of the wrong type.
+    """
+    kind = field_kind(name)
+    out = _format(kind, name, value, utf8)
+    if "\r" in out or "\n" in out or "\x00" in out:
+        raise HeaderInjectionError(f"{name} value would contain CR, LF or NUL")
+    if longest_run(out) > 900:
+        raise ValueError(f"{name} value has a token too long to fold")
+    return out

@@ -1,0 +1,25 @@
+"""The message tree: parser, entities, headers and serializer (layer 2).
+
+Imports only :mod:`mimekit.codecs`, :mod:`mimekit.fields` and the base
+modules; the mail stores and protocols build on it.
+"""
+
+from ._headers import Header, Headers
+from ._limits import DEFAULT_LIMITS, Limits
+from ._message import Message
+from ._parse import Parser, parse, parse_file
+from ._part import Part
+from ._source import SourceClosedError
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Header",
+    "Headers",
+    "Limits",
+    "Message",
+    "Parser",
+    "Part",
+    "SourceClosedError",
+    "parse",
+    "parse_file",
+]

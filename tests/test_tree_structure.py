@@ -199,11 +199,20 @@ def test_duplicated_boundary_gives_an_empty_part() -> None:
 
 
 def test_boundary_string_inside_preamble_and_bodies() -> None:
-    # Not at the start of a line, or followed by other text: not a delimiter.
-    raw = mp(b"see --b here\r\n--bx\r\n--b\r\n\r\nline --b\r\n--b-- trailing\r\n--b--\r\n")
+    # Not at the start of a line, or glued to other text: not a delimiter.
+    raw = mp(b"see --b here\r\n--bx\r\n--b\r\n\r\nline --b\r\n--b--trailing\r\n--b--\r\n")
     msg = parse(raw)
     assert msg.preamble == b"see --b here\r\n--bx"
-    assert [p.get_bytes() for p in msg.parts] == [b"line --b\r\n--b-- trailing"]
+    assert [p.get_bytes() for p in msg.parts] == [b"line --b\r\n--b--trailing"]
+
+
+def test_delimiter_with_words_after_whitespace() -> None:
+    # RFC 2046: "it is sufficient that the boundary appear in its entirety
+    # following the CRLF" -- words after whitespace do not matter.
+    raw = mp(b"--b ignored words\r\n\r\none\r\n--b-- also ignored\r\nepilogue")
+    msg = parse(raw)
+    assert [p.get_bytes() for p in msg.parts] == [b"one"]
+    assert msg.epilogue == b"epilogue"
 
 
 def test_nested_multiparts_with_prefix_sharing_boundaries() -> None:

@@ -98,12 +98,14 @@ class LineLengthChecker:
             return
         last = chunk.rfind(b"\n")
         if last > first and not self._uniform(chunk, first, last):
-            start = base + first + 1
-            for line in chunk[first + 1 : last].split(b"\n"):
-                if len(line) > limit and len(line) - line.endswith(b"\r") > limit:
-                    self._report(start)
-                    return
-                start += len(line) + 1
+            lines = chunk[first + 1 : last].split(b"\n")
+            if max(map(len, lines)) > limit:
+                start = base + first + 1
+                for line in lines:
+                    if len(line) - line.endswith(b"\r") > limit:
+                        self._report(start)
+                        return
+                    start += len(line) + 1
         self._line_start = base + last + 1
         self._prev = chunk[-1]
         if len(chunk) - last - 1 > limit + 1:

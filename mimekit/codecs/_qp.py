@@ -78,6 +78,9 @@ _ODD_EQ: Final = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n)")
 _PADDED_BREAK: Final = re.compile(rb"=[ \t]{1,%d}(?:\r\n|\n)" % _MAX_PADDING)
 #: What may still turn into a valid sequence when more data arrives.
 _INCOMPLETE: Final = re.compile(rb"=(?:[0-9A-Fa-f]|\r|[ \t]{1,%d}\r?)?" % _MAX_PADDING)
+_PROBE: Final = bytes(
+    b if b in b"=\r\n" else 0x30 if b in b"0123456789ABCDEFabcdef" else 0x78 for b in range(256)
+)
 #: At the end of the data: a final soft line break.
 _FINAL_BREAK: Final = re.compile(rb"=[ \t]{0,%d}" % _MAX_PADDING)
 
@@ -176,6 +179,13 @@ class QPDecoder:
         """Decode ``data``, which ends with no incomplete ``=`` sequence."""
         if b"=" not in data:
             return data
+        decoded = binascii.a2b_qp(data)
+        if _regular(data, decoded):
+            return decoded
+        return self._decode_irregular(data, base)
+
+    def _decode_irregular(self, data: bytes, base: int) -> bytes:
+        """Slow path: handle each irregular ``=`` (see the module docstring)."""
         out: list[bytes] = []
         start = 0  # start of the stretch not yet handed to a2b_qp
         for odd in _ODD_EQ.finditer(data):
@@ -197,6 +207,25 @@ class QPDecoder:
                 start = at + 1
         out.append(binascii.a2b_qp(data[start:] if start else data))
         return b"".join(out)
+
+
+def _regular(data: bytes, decoded: bytes) -> bool:
+    """Prove that ``data`` holds no irregular ``=``, so ``decoded`` is right.
+
+    An irregular ``=`` is one :data:`_ODD_EQ` matches. a2b_qp copies such an
+    ``=`` to its output, except in three cases checked separately: ``=`` at
+    the end (here: followed by a held-back sequence), ``=`` before a bare CR
+    (a2b_qp skips to the next LF), and ``==`` (one "=" is still output). So if
+    the output has no ``=`` at all, there is none. If it has one, it may come
+    from a ``=3D`` escape: decoding the byte *classes* (:data:`_PROBE` maps
+    every hex digit to ``0`` and every other byte but ``=``, CR and LF to
+    ``x``) tells the two apart, as escapes then decode to NUL bytes.
+    """
+    if data.endswith(b"="):
+        return False
+    if b"=\r" in data and data.count(b"=\r") != data.count(b"=\r\n"):
+        return False
+    return b"=" not in decoded or b"=" not in binascii.a2b_qp(data.translate(_PROBE))
 
 
 def decode_qp(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]:

@@ -29,7 +29,15 @@ from typing import Any, Final
 
 from .._defects import Defect, DefectKind
 from ._encode import check_injection
-from ._params import EMPTY_PARAMS, ParameterMap, format_params, is_token, parse_params, skip_cfws
+from ._params import (
+    EMPTY_PARAMS,
+    ParameterMap,
+    format_params,
+    is_token,
+    looks_like_param,
+    parse_params,
+    skip_cfws,
+)
 
 __all__ = [
     "MESSAGE_RFC822",
@@ -308,7 +316,9 @@ def parse_content_type_slow(text: str) -> tuple[ContentType, list[Defect]]:
     if maintype is not None and pos < len(text) and text[pos] == "/":
         subtype, pos = _type_token(text, pos + 1, defects)
     n = len(text)
-    if pos < n and text[pos] != ";":
+    if pos < n and text[pos] != ";" and not (subtype is not None and looks_like_param(text, pos)):
+        # (a parameter right after the type, its ";" missing, is read as one:
+        # parse_params records that defect)
         defects.append(
             Defect(kind=_INVALID, offset=pos, detail="unexpected text after the MIME type")
         )

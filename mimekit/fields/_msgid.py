@@ -38,6 +38,8 @@ __all__ = [
     "format_message_id_list",
     "parse_message_id",
     "parse_message_id_list",
+    "parse_message_id_list_slow",
+    "parse_message_id_slow",
     "scan_message_ids",
 ]
 
@@ -142,6 +144,11 @@ def parse_message_id(text: str) -> tuple[str | None, list[Defect]]:
     m = _FAST_ONE.match(text)
     if m is not None:
         return m.group(1), []
+    return parse_message_id_slow(text)
+
+
+def parse_message_id_slow(text: str) -> tuple[str | None, list[Defect]]:
+    """The scanner-based parser behind :func:`parse_message_id`."""
     ids, bare, defects = scan_message_ids(text)
     if ids:
         if len(ids) > 1:
@@ -176,6 +183,11 @@ def parse_message_id_list(text: str) -> tuple[list[str], list[Defect]]:
         pos = m.end()
     else:
         return ids, []
+    return parse_message_id_list_slow(text)
+
+
+def parse_message_id_list_slow(text: str) -> tuple[list[str], list[Defect]]:
+    """The scanner-based parser behind :func:`parse_message_id_list`."""
     ids, bare, defects = scan_message_ids(text)
     if not ids:
         ids = [w for w in bare if "@" in w]

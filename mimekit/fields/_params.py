@@ -59,7 +59,15 @@ from ..codecs import decode_bytes, decode_encoded_words, lookup_charset
 from ._encode import MAX_RUN, check_injection
 from ._lexer import quote_string, scan_comment, unquote_pairs
 
-__all__ = ["ParameterMap", "format_params", "is_token", "parse_params", "skip_cfws"]
+__all__ = [
+    "EMPTY_PARAMS",
+    "ParameterMap",
+    "format_params",
+    "is_token",
+    "looks_like_param",
+    "parse_params",
+    "skip_cfws",
+]
 
 _INVALID = DefectKind.INVALID_CONTENT_TYPE
 _CONT = DefectKind.INVALID_PARAMETER_CONTINUATION
@@ -70,10 +78,14 @@ _WSP = re.compile(r"[ \t\r\n]*")
 _PNAME = re.compile(r'[^=;\s()"]+')
 _QUOTED = re.compile(r'"((?:[^"\\]+|\\.)*)(\\?)("?)', re.DOTALL)
 _UNQUOTED = re.compile(r"[^;]*")
+# "access-type=mail-server  server=...": a value, whitespace, then the next
+# parameter with its ";" missing.
+_VALUE_THEN_PARAM = re.compile(r'([^\s;()"]+)[ \t\r\n]+(?=[^=;\s()"]+[ \t\r\n]*=)')
 _UNQUOTED_TOKEN = re.compile(r'([^\s;()"]+)[ \t\r\n]*(\(.*)?', re.DOTALL)
-_SECTIONED = re.compile(r"([^*]+)\*([0-9]{1,9})?(\*)?")
+_SECTIONED = re.compile(r"([^*]+)(?:\*([0-9]{1,9}))?(\*)?")
 _BAD_PCT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _INITIAL = re.compile(r"([^']*)'([^']*)'")
+_REPEATED = re.compile(r"([^']*)'([A-Za-z0-9\-]*)'")
 _EW_PARAMS: Final = frozenset(("name", "filename"))
 # attribute-char: token characters other than "*", "'" and "%".
 _ATTR_SAFE: Final = "!#$&+-.^_`|~"
@@ -180,6 +192,14 @@ def skip_cfws(text: str, pos: int, defects: list[Defect]) -> int:
         return pos
 
 
+_PARAM_AHEAD = re.compile(r'[^=;\s()"]+[ \t\r\n]*=')
+
+
+def looks_like_param(text: str, pos: int) -> bool:
+    """True when ``text[pos:]`` starts with ``name=`` (a parameter missing its ``;``)."""
+    return _PARAM_AHEAD.match(text, pos) is not None
+
+
 def _skip_to_semicolon(text: str, pos: int) -> int:
     i = text.find(";", pos)
     return len(text) if i < 0 else i
@@ -194,6 +214,9 @@ def _value(text: str, pos: int, defects: list[Defect]) -> tuple[str, int, bool]:
             defects.append(Defect(kind=_INVALID, offset=pos, detail="unterminated quoted string"))
             return unquote_pairs(text[pos + 1 :]), len(text), True
         return unquote_pairs(m.group(1)), m.end(), True
+    v = _VALUE_THEN_PARAM.match(text, pos)
+    if v is not None:
+        return v.group(1), v.end(), False
     m = _UNQUOTED.match(text, pos)
     assert m is not None
     raw = m.group()
@@ -412,12 +435,11 @@ def _assemble(
                     detail=f"{name}: charset repeated in a later section",
                 )
             )
-            m = _INITIAL.match(value)
-            value = (
-                value[m.end() :]
-                if m is not None and m.group(1).lower() == charset.lower()
-                else value[len(charset) + 1 :]
-            )
+            r = _REPEATED.match(value)
+            if r is not None and r.group(1).lower() == charset.lower():
+                value = value[r.end() :]
+            else:
+                value = value[len(charset) + 1 :]
         if _BAD_PCT.search(value):
             defects.append(
                 Defect(

@@ -262,6 +262,7 @@ def _str_list(value: object, parse: Callable[[str], tuple[list[str], list[Defect
         for v in value:
             if not isinstance(v, str):
                 raise TypeError(f"expected str items, not {type(v).__name__}")
+            check_injection(v)
             out.append(v)
         return out
     raise TypeError(f"expected str or a list of str, not {type(value).__name__}")

@@ -18,6 +18,8 @@ Deviations, all in the direction of accepting real mail without losing bytes:
 * A line that is not a field (no colon, or a space inside the name) ends the
   header block and starts the body, recording ``missing-header-body-separator``;
   CPython's feedparser does the same, so both agree on where the body starts.
+  (mime4j instead drops such lines as "bogus headers" up to the next empty
+  line, which can swallow the whole body.)
 * An mbox ``From `` line is accepted at the very top of a message and kept
   (``Message.mbox_from``); elsewhere in the block it is kept as junk with a
   ``misplaced-envelope-header`` defect.
@@ -41,8 +43,10 @@ __all__ = ["HeaderBlock", "RawField", "scan_header_block"]
 #: One field: name, optional WSP (obs-optional), colon, the rest of the line and
 #: every continuation line. Each alternative consumes distinct characters, so
 #: the match is linear. ``\Z`` accepts a last field that ends at EOF without a
-#: line break. Name bytes are ftext (%d33-57 / %d59-126).
-_FIELD = re.compile(rb"([!-9;-~]+)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z)")
+#: line break. Name bytes are ftext (%d33-57 / %d59-126) plus, leniently,
+#: 8-bit bytes (a UTF-8 field name is far likelier a broken header than body
+#: text; it gets an ``invalid-header-name`` defect).
+_FIELD = re.compile(rb"([!-9;-~\x80-\xff]+)[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z)")
 #: A run of lines starting with whitespace (a continuation with no field).
 _CONTINUATION = re.compile(rb"[ \t][^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z)")
 #: One line, whatever it holds.
@@ -189,7 +193,13 @@ def _scan(
                 break
             assert m is not None
         else:
-            name = m.group(1).decode("ascii")
+            raw_name = m.group(1)
+            if raw_name.isascii():
+                name = raw_name.decode("ascii")
+            else:
+                name = raw_name.decode("utf-8", "replace")
+                defects.append(Defect(kind=DefectKind.INVALID_HEADER_NAME, offset=base + pos,
+                                      detail=f"8-bit bytes in field name {name!r}"))
         if m.end() == stop and (not final or truncated):
             # The field (or junk line) reaches the window edge, so it may go on.
             if not final:

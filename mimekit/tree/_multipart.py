@@ -18,12 +18,21 @@ the part above it. Every byte of the body ends up in exactly one span
 (preamble, delimiter line, part, close line, epilogue), which is what makes
 re-serialization lossless.
 
-Deviations, for real mail: a delimiter line may end in LF as well as CRLF
-(and may be the last line, with no line break); anything after the boundary
-other than ``--`` and transport padding means the line is *not* a delimiter
-(as in CPython's feedparser, so ``--abc`` never matches a ``--abcd`` line of a
-nested multipart). After the close delimiter everything is epilogue, even a
-line that looks like another delimiter.
+Choices, for real mail:
+
+* A delimiter line may end in LF as well as CRLF, and may be the last line
+  with no line break at all.
+* RFC 2046 says "an exact match of the entire candidate line is not
+  required; it is sufficient that the boundary appear in its entirety
+  following the CRLF". mimekit takes that with one guard: after the boundary
+  (and an optional ``--``) must come the end of the line or whitespace, and
+  then anything. So ``--abc trailing words`` is a delimiter, but ``--abcd``
+  is not a delimiter for boundary ``abc``: that is how nested multiparts with
+  prefix-sharing boundaries (``abc`` outside, ``abcd`` inside) stay apart.
+  CPython accepts only transport padding after the boundary; the two differ
+  only on lines with junk after whitespace.
+* After the close delimiter everything is epilogue, even a line that looks
+  like another delimiter.
 """
 
 from __future__ import annotations
@@ -39,8 +48,9 @@ __all__ = ["MultipartLayout", "scan_multipart"]
 
 #: RFC 2046: bchars := bcharsnospace / " "; boundary := 0*69<bchars> bcharsnospace
 _VALID_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
-#: What may follow a dash-boundary on a delimiter line (after optional "--").
-_PADDING = re.compile(rb"[ \t]*\r?")
+#: What may follow a dash-boundary (after an optional "--"): nothing, or
+#: whitespace and then anything up to the end of the line.
+_AFTER_BOUNDARY = re.compile(rb"\r?|[ \t][^\n]*")
 #: A delimiter line longer than this is not believed to be one (it would be
 #: megabytes of transport padding); keeps the check bounded.
 _MAX_PADDING = 1 << 16
@@ -181,6 +191,6 @@ def _classify(source: Source, after: int, end: int) -> tuple[int, bool | None]:
     is_close = rest.startswith(b"--")
     if is_close:
         rest = rest[2:]
-    if not _PADDING.fullmatch(rest):
+    if not _AFTER_BOUNDARY.fullmatch(rest):
         return after, None
     return line_end, is_close

@@ -69,6 +69,8 @@ class DefectKind(enum.Enum):
     #: More parts than ``Limits.max_parts``; the rest of the body is kept
     #: in the last part.
     TOO_MANY_PARTS = "too-many-parts"
+    #: A delimiter line directly follows another; they count as one.
+    DUPLICATE_BOUNDARY = "duplicate-boundary"
     #: A multipart has a boundary but no body parts.
     MULTIPART_WITHOUT_PARTS = "multipart-without-parts"
 

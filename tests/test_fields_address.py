@@ -1,4 +1,4 @@
-"""Address parsing: RFC 5322 section 3.4 and 4.4, RFC 6532, RFC 2047, and the CVE-2023-27043 cases."""
+"""Address parsing: RFC 5322 3.4 and 4.4, RFC 6532, RFC 2047, and CVE-2023-27043."""
 
 from __future__ import annotations
 
@@ -26,11 +26,23 @@ def kinds(text: str) -> set[DefectKind]:
     [
         ("a@b.c", [("", "a@b.c")]),
         ("John Doe <jdoe@machine.example>", [("John Doe", "jdoe@machine.example")]),
-        ('"Joe Q. Public" <john.q.public@example.com>', [("Joe Q. Public", "john.q.public@example.com")]),
-        ("Joe Q. Public <john.q.public@example.com>", [("Joe Q. Public", "john.q.public@example.com")]),
-        ('"Giant; \\"Big\\" Box" <sysservices@example.net>', [('Giant; "Big" Box', "sysservices@example.net")]),
+        (
+            '"Joe Q. Public" <john.q.public@example.com>',
+            [("Joe Q. Public", "john.q.public@example.com")],
+        ),
+        (
+            "Joe Q. Public <john.q.public@example.com>",
+            [("Joe Q. Public", "john.q.public@example.com")],
+        ),
+        (
+            '"Giant; \\"Big\\" Box" <sysservices@example.net>',
+            [('Giant; "Big" Box', "sysservices@example.net")],
+        ),
         ("<boss@nil.test>", [("", "boss@nil.test")]),
-        ("Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>", [("Pete", "pete@silly.test")]),
+        (
+            "Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
+            [("Pete", "pete@silly.test")],
+        ),
         ("aperson@dom.ain (Al Person)", [("Al Person", "aperson@dom.ain")]),
         ("aperson@dom.ain (Al (the) Person)", [("Al (the) Person", "aperson@dom.ain")]),
         ("<a@b.c> (Web Archive)", [("Web Archive", "a@b.c")]),
@@ -41,7 +53,10 @@ def kinds(text: str) -> set[DefectKind]:
         ("Mary <@node.test,@relay.test:mary@example.net>", [("Mary", "mary@example.net")]),
         ("jdoe@test  . example", [("", "jdoe@test.example")]),
         ("John Doe <jdoe@machine(comment).  example>", [("John Doe", "jdoe@machine.example")]),
-        ("=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?= <keld@dkuug.dk>", [("Keld Jørn Simonsen", "keld@dkuug.dk")]),
+        (
+            "=?ISO-8859-1?Q?Keld_J=F8rn_Simonsen?= <keld@dkuug.dk>",
+            [("Keld Jørn Simonsen", "keld@dkuug.dk")],
+        ),
         ('"=?utf-8?q?J=C3=B6rg?=" <j@x.de>', [("Jörg", "j@x.de")]),
         ("=?utf-8?q?a?= =?utf-8?q?b?= <a@b.com>", [("ab", "a@b.com")]),
         ("Jörg Müller <jörg@müller.de>", [("Jörg Müller", "jörg@müller.de")]),
@@ -64,7 +79,10 @@ def test_groups() -> None:
     assert len(addrs) == 1 and isinstance(addrs[0], Group)
     assert addrs[0].name == "A Group"
     assert [m.addr_spec for m in addrs[0].mailboxes] == [
-        "c@public.example", "joe@example.org", "jdoe@one.test"]
+        "c@public.example",
+        "joe@example.org",
+        "jdoe@one.test",
+    ]
     assert addrs.addr_specs == ("c@public.example", "joe@example.org", "jdoe@one.test")
 
 
@@ -114,7 +132,9 @@ def test_missing_domain_is_a_domainless_mailbox() -> None:
 
 def test_lenient_but_unambiguous() -> None:
     # Specials in an unquoted display name: the angle address is unambiguous.
-    assert pairs("phil@example.com <phil@example.com>") == [("phil@example.com", "phil@example.com")]
+    assert pairs("phil@example.com <phil@example.com>") == [
+        ("phil@example.com", "phil@example.com")
+    ]
     # A display name after the address.
     assert pairs("<a@b.com> =?utf-8?q?Doe?=") == [("Doe", "a@b.com")]
     # Outlook's ";" separator: both addresses are returned, none hidden.
@@ -134,7 +154,7 @@ ALICE = "alice@example.org"
 BOB = "bob@example.com"
 
 
-@pytest.mark.parametrize("sep", list("()<>[]@:.\""))
+@pytest.mark.parametrize("sep", list('()<>[]@:."'))
 def test_cve_2023_27043_specials(sep: str) -> None:
     text = f"{ALICE}{sep}<{BOB}>"
     addrs, defects = parse_address_list(text)
@@ -189,14 +209,18 @@ def test_double_at_is_dropped_with_defect() -> None:
     assert [d.kind for d in defects] == [DefectKind.INVALID_ADDRESS]
     # Recovery: the next element is read normally.
     assert parse_address_list("alice@example.org@evil.test, bob@example.com")[0].addr_specs == (
-        "bob@example.com",)
+        "bob@example.com",
+    )
 
 
 def test_quoted_comma_in_name_is_one_address() -> None:
     assert pairs('"Alice, alice@example.org" <bob@example.com>') == [
-        ("Alice, alice@example.org", "bob@example.com")]
+        ("Alice, alice@example.org", "bob@example.com")
+    ]
     assert pairs('"Jane Doe" <jane@example.net>, "John Doe" <john@example.net>') == [
-        ("Jane Doe", "jane@example.net"), ("John Doe", "john@example.net")]
+        ("Jane Doe", "jane@example.net"),
+        ("John Doe", "john@example.net"),
+    ]
 
 
 def test_unbalanced_quote_hides_nothing() -> None:
@@ -233,7 +257,7 @@ def test_mailbox_constructor_validates() -> None:
     with pytest.raises(HeaderInjectionError):
         Mailbox("x", "a@b.c\n")
     with pytest.raises(AttributeError):
-        m.name = "other"  # type: ignore[misc]
+        m.name = "other"
 
 
 def test_mailbox_identity_and_pickle() -> None:

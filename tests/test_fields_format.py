@@ -63,8 +63,13 @@ def test_never_encoded_words_in_addr_spec() -> None:
 
 
 def test_groups_and_lists() -> None:
-    al = AddressList([Mailbox("A", "a@x.y"), Group("Team, core", [Mailbox("", "b@x.y")]),
-                      Group("undisclosed-recipients")])
+    al = AddressList(
+        [
+            Mailbox("A", "a@x.y"),
+            Group("Team, core", [Mailbox("", "b@x.y")]),
+            Group("undisclosed-recipients"),
+        ]
+    )
     out = format_field("To", al)
     assert out == 'A <a@x.y>, "Team, core": b@x.y;, undisclosed-recipients:;'
     assert parse_address_list(out)[0] == al
@@ -121,7 +126,8 @@ def test_injection_through_typed_values() -> None:
 def test_unstructured_rules() -> None:
     assert format_field("Subject", "Hello world") == "Hello world"
     assert format_field("Subject", "Grüße") == "=?utf-8?q?Gr=C3=BC=C3=9Fe?=" or (
-        parse_unstructured(format_field("Subject", "Grüße"))[0] == "Grüße")
+        parse_unstructured(format_field("Subject", "Grüße"))[0] == "Grüße"
+    )
     assert format_field("Subject", "Grüße aus Berlin", utf8=True) == "Grüße aus Berlin"
     out = format_field("Subject", "Re: Grüße aus Berlin")
     assert out.startswith("Re: ") and out.endswith(" aus Berlin")  # only the word encoded
@@ -130,9 +136,23 @@ def test_unstructured_rules() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["  leading", "trailing  ", "\ttab\tinside\t", "a  =?utf-8?q?x?=  b", "=?", "?= =?",
-     "x" * 2000, "word " + "y" * 950 + " end", "é" * 400, "a\t" * 600, "   ", "\x0b\x0c",
-     "日本語 テキスト  with   spaces", "control\x01char", "\x85nel"],
+    [
+        "  leading",
+        "trailing  ",
+        "\ttab\tinside\t",
+        "a  =?utf-8?q?x?=  b",
+        "=?",
+        "?= =?",
+        "x" * 2000,
+        "word " + "y" * 950 + " end",
+        "é" * 400,
+        "a\t" * 600,
+        "   ",
+        "\x0b\x0c",
+        "日本語 テキスト  with   spaces",
+        "control\x01char",
+        "\x85nel",
+    ],
 )
 def test_unstructured_round_trip_examples(value: str) -> None:
     for utf8 in (False, True):
@@ -158,14 +178,16 @@ def test_structured_values() -> None:
     assert format_field("References", ["a@b", "<c@d>"]) == "<a@b> <c@d>"
     assert format_field("In-Reply-To", "<a@b> <c@d>") == "<a@b> <c@d>"
     assert format_field("Content-Type", ContentType("text/plain", charset="utf-8")) == (
-        "text/plain; charset=utf-8")
+        "text/plain; charset=utf-8"
+    )
     assert format_field("Content-Transfer-Encoding", "Base64") == "base64"
     assert format_field("MIME-Version", "1.0") == "1.0"
     assert format_field("List-Unsubscribe", ["https://x.y/u?a=1", "mailto:u@x.y"]) == (
-        "<https://x.y/u?a=1>, <mailto:u@x.y>")
+        "<https://x.y/u?a=1>, <mailto:u@x.y>"
+    )
     assert format_field("List-Unsubscribe", "https://x.y/u") == "<https://x.y/u>"
     assert format_field("List-Post", "NO") == "NO"
-    assert format_field("Keywords", ["a", "b, c", "ü"]) .startswith('a, "b, c", =?utf-8?')
+    assert format_field("Keywords", ["a", "b, c", "ü"]).startswith('a, "b, c", =?utf-8?')
     for name, value in [("Subject", 3), ("Date", 3), ("Message-ID", None)]:
         with pytest.raises(TypeError):
             format_field(name, value)

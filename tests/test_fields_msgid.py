@@ -41,7 +41,8 @@ def test_message_id_list_with_junk() -> None:
     ids, defects = parse_message_id_list("<a@b> <c@d>\t<e@f>")
     assert ids == ["a@b", "c@d", "e@f"] and not defects
     ids, defects = parse_message_id_list(
-        'Your message of "Tue, 1 Jul 2003 <x>" <a@b> (from user@host) <c@d>')
+        'Your message of "Tue, 1 Jul 2003 <x>" <a@b> (from user@host) <c@d>'
+    )
     assert ids == ["a@b", "c@d"] and defects
     ids, _ = parse_message_id_list("<a@b>,<c@d>")
     assert ids == ["a@b", "c@d"]
@@ -55,7 +56,9 @@ def test_message_id_list_with_junk() -> None:
 def test_url_lists() -> None:
     urls, defects = parse_url_list("<mailto:list@host.com?subject=help> (List Instructions)")
     assert urls == ["mailto:list@host.com?subject=help"] and not defects
-    urls, _ = parse_url_list("<ftp://ftp.host.com/list.txt> (FTP),\t<mailto:list@host.com?subject=help>")
+    urls, _ = parse_url_list(
+        "<ftp://ftp.host.com/list.txt> (FTP),\t<mailto:list@host.com?subject=help>"
+    )
     assert urls == ["ftp://ftp.host.com/list.txt", "mailto:list@host.com?subject=help"]
     urls, _ = parse_url_list("<http://www.host.com/list.cgi?cmd=sub\t&lst=list>")
     assert urls == ["http://www.host.com/list.cgi?cmd=sub&lst=list"]  # RFC 2369: ws ignored

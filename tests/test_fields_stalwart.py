@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -82,8 +83,14 @@ DELIBERATE: dict[str, dict[int, str]] = {
     "id": {},
     "list": {},
 }
-TARGET = {"address": 0.9, "date": 0.9, "content_type": 0.9, "unstructured": 0.9, "id": 0.9,
-          "list": 0.9}
+TARGET = {
+    "address": 0.9,
+    "date": 0.9,
+    "content_type": 0.9,
+    "unstructured": 0.9,
+    "id": 0.9,
+    "list": 0.9,
+}
 
 
 def load(name: str) -> list[dict[str, Any]]:
@@ -143,8 +150,8 @@ def check_address(raw: str, expected: dict[str, Any]) -> str | None:
     text = field_value(raw)
     entries = expected.get("List") or [a for g in expected.get("Group", []) for a in g["addresses"]]
     if entries and all(
-        e["address"] and ("://" in e["address"] or e["address"].startswith("mailto:")
-                          or e["address"] == "NO")
+        e["address"]
+        and ("://" in e["address"] or e["address"].startswith("mailto:") or e["address"] == "NO")
         for e in entries
     ):
         urls, _ = parse_url_list(text)
@@ -152,24 +159,31 @@ def check_address(raw: str, expected: dict[str, Any]) -> str | None:
         return None if urls == want else f"urls {urls} != {want}"
     got_list, _defects = parse_address_list(text)
     if "List" in expected:
-        want_l = [{"name": norm_name(e["name"]), "address": norm_addr(e["address"])}
-                  for e in expected["List"] if e["address"] is not None]
+        want_l = [
+            {"name": norm_name(e["name"]), "address": norm_addr(e["address"])}
+            for e in expected["List"]
+            if e["address"] is not None
+        ]
         if any(isinstance(x, Group) for x in got_list):
             return f"got groups {got_list!r}"
         got_l = [_mb(m) for m in got_list if isinstance(m, Mailbox)]
         return None if got_l == want_l else f"{got_l} != {want_l}"
     want_g = []
     for g in expected["Group"]:
-        members = [{"name": norm_name(e["name"]), "address": norm_addr(e["address"])}
-                   for e in g["addresses"] if e["address"] is not None]
+        members = [
+            {"name": norm_name(e["name"]), "address": norm_addr(e["address"])}
+            for e in g["addresses"]
+            if e["address"] is not None
+        ]
         if g["name"] is None and not members:
             continue
         want_g.append({"name": norm_name(g["name"]), "addresses": members})
     got_g: list[dict[str, Any]] = []
     for item in got_list:
         if isinstance(item, Group):
-            got_g.append({"name": norm_name(item.name),
-                          "addresses": [_mb(m) for m in item.mailboxes]})
+            got_g.append(
+                {"name": norm_name(item.name), "addresses": [_mb(m) for m in item.mailboxes]}
+            )
         elif got_g and got_g[-1]["name"] is None:
             got_g[-1]["addresses"].append(_mb(item))
         else:
@@ -186,15 +200,24 @@ def check_date(raw: str, expected: dict[str, Any] | None) -> str | None:
     off = dt.utcoffset()
     assert off is not None
     minutes = (expected["tz_hour"] * 60 + expected["tz_minute"]) * (
-        -1 if expected["tz_before_gmt"] else 1)
+        -1 if expected["tz_before_gmt"] else 1
+    )
     got = (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, int(off.total_seconds()) // 60)
-    want = (expected["year"], expected["month"], expected["day"], expected["hour"],
-            expected["minute"], expected["second"], minutes)
+    want = (
+        expected["year"],
+        expected["month"],
+        expected["day"],
+        expected["hour"],
+        expected["minute"],
+        expected["second"],
+        minutes,
+    )
     return None if got == want else f"{got} != {want}"
 
 
-def _params_match(params: Any, attributes: list[list[str]] | None,
-                  ignore_default_charset: bool = False) -> str | None:
+def _params_match(
+    params: Any, attributes: list[list[str]] | None, ignore_default_charset: bool = False
+) -> str | None:
     want: dict[str, str] = {}
     langs: dict[str, str] = {}
     for name, value in attributes or []:
@@ -215,8 +238,11 @@ def _params_match(params: Any, attributes: list[list[str]] | None,
 
 def check_content_type(raw: str, expected: dict[str, Any] | None) -> str | None:
     text = field_value(raw)
-    if expected is not None and expected["c_subtype"] is None and expected["c_type"] in (
-            "inline", "attachment"):
+    if (
+        expected is not None
+        and expected["c_subtype"] is None
+        and expected["c_type"] in ("inline", "attachment")
+    ):
         cd, _ = parse_content_disposition(text)
         if cd.disposition != expected["c_type"]:
             return f"disposition {cd.disposition!r}"
@@ -259,7 +285,7 @@ def check_unstructured(raw: str, expected: str) -> str | None:
     return None if ws(got) == ws(expected) else f"{got!r} != {expected!r}"
 
 
-CHECKERS = {
+CHECKERS: dict[str, Callable[[str, Any], str | None]] = {
     "address": check_address,
     "date": check_date,
     "content_type": check_content_type,
@@ -275,8 +301,9 @@ def _cases() -> list[Any]:
         for i, vec in enumerate(load(name)):
             reason = DELIBERATE[name].get(i)
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            out.append(pytest.param(name, i, vec["header"], vec["expected"], marks=marks,
-                                    id=f"{name}-{i}"))
+            out.append(
+                pytest.param(name, i, vec["header"], vec["expected"], marks=marks, id=f"{name}-{i}")
+            )
     return out
 
 

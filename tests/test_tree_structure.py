@@ -191,11 +191,14 @@ def test_boundary_never_found() -> None:
     assert DefectKind.START_BOUNDARY_NOT_FOUND in kinds(msg)
 
 
-def test_duplicated_boundary_gives_an_empty_part() -> None:
-    raw = mp(b"--b\r\n--b\r\n\r\none\r\n--b--\r\n")
+def test_duplicated_boundary_is_one_delimiter() -> None:
+    raw = mp(b"--b\r\n--b\r\n\r\none\r\n--b\r\n--b\r\n--b\r\n\r\ntwo\r\n--b--\r\n")
     msg = parse(raw)
+    assert [p.get_bytes() for p in msg.parts] == [b"one", b"two"]
+    assert [d.kind for d in msg.defects].count(DefectKind.DUPLICATE_BOUNDARY) == 3
+    # An empty line between two delimiters is a real (empty) part.
+    msg = parse(mp(b"--b\r\n\r\n--b\r\n\r\none\r\n--b--\r\n"))
     assert [p.get_bytes() for p in msg.parts] == [b"", b"one"]
-    assert bytes(msg.parts[0]) == b""
 
 
 def test_boundary_string_inside_preamble_and_bodies() -> None:

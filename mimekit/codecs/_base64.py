@@ -168,9 +168,7 @@ class Base64Decoder:
         out = b""
         if self._state == _DATA and self._quantum:
             if len(self._quantum) == 1:
-                self._log.add(
-                    DefectKind.BASE64_PADDING, end, "dangling base64 character dropped"
-                )
+                self._log.add(DefectKind.BASE64_PADDING, end, "dangling base64 character dropped")
             else:
                 out = binascii.a2b_base64(self._quantum + b"=" * (4 - len(self._quantum)))
                 self._log.add(DefectKind.BASE64_PADDING, end, "missing base64 padding")
@@ -333,7 +331,7 @@ def decode_base64(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]
         # Cache-sized pieces are faster than one huge pass (each pass's
         # temporaries stay in cache), and chunking never changes the result.
         view = memoryview(data)
-        parts = [decoder.feed(view[i : i + _SLICE]) for i in range(0, len(data), _SLICE)]
+        parts = [decoder.feed(bytes(view[i : i + _SLICE])) for i in range(0, len(data), _SLICE)]
     parts.append(decoder.close())
     return b"".join(parts), decoder.defects
 

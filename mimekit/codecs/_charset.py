@@ -137,9 +137,7 @@ _REFUSED: Final[frozenset[str]] = frozenset(
 
 # Windows code pages whose undefined bytes WHATWG maps to the C1 control of
 # the same value; decoding them therefore never fails.
-_C1_FILLED: Final[frozenset[str]] = frozenset(
-    {f"cp125{n}" for n in range(9)} | {"cp874"}
-)
+_C1_FILLED: Final[frozenset[str]] = frozenset({f"cp125{n}" for n in range(9)} | {"cp874"})
 
 #: Bytes 0x00-0x7F, for ``bytes.translate(None, delete=...)`` counting.
 _ASCII_BYTES: Final[bytes] = bytes(range(128))

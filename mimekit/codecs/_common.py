@@ -98,11 +98,14 @@ class LineLengthChecker:
             return
         last = chunk.rfind(b"\n")
         if last > first and not self._uniform(chunk, first, last):
-            lines = chunk[first + 1 : last].split(b"\n")
-            if max(map(len, lines)) > limit:
+            lines = chunk[first + 1 : last + 1]
+            # Splitting on CRLF when there are CRs keeps the CR out of the
+            # length; a bare LF inside only merges lines (a false alarm that
+            # the exact loop below clears).
+            if max(map(len, lines.split(b"\r\n" if b"\r" in lines else b"\n"))) > limit:
                 start = base + first + 1
-                for line in lines:
-                    if len(line) - line.endswith(b"\r") > limit:
+                for line in lines[:-1].split(b"\n"):
+                    if len(line) > limit and len(line) - line.endswith(b"\r") > limit:
                         self._report(start)
                         return
                     start += len(line) + 1

@@ -115,9 +115,7 @@ class QPDecoder:
         self.defects: list[Defect] = self._log.defects
         self._pos = offset  # absolute offset of the next byte to be fed
         self._tail = b""  # an incomplete "=" sequence held back
-        self._lines = LineLengthChecker(
-            self._log, DefectKind.QP_LINE_TOO_LONG, _LINE_LIMIT, offset
-        )
+        self._lines = LineLengthChecker(self._log, DefectKind.QP_LINE_TOO_LONG, _LINE_LIMIT, offset)
         self._closed = False
 
     def feed(self, chunk: bytes) -> bytes:
@@ -252,7 +250,7 @@ def decode_qp(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
         parts = [decoder.feed(data)]
     else:
         view = memoryview(data)
-        parts = [decoder.feed(view[i : i + _SLICE]) for i in range(0, len(data), _SLICE)]
+        parts = [decoder.feed(bytes(view[i : i + _SLICE])) for i in range(0, len(data), _SLICE)]
     parts.append(decoder.close())
     return b"".join(parts), decoder.defects
 

@@ -487,8 +487,10 @@ def encode_words(
     while pos < len(text):
         end = _fit(text, pos, codec, budget - overhead, size)
         chunk = text[pos:end].encode(codec)
-        body = "".join(map(_Q_TABLE.__getitem__, chunk)) if use_q else (
-            binascii.b2a_base64(chunk, newline=False).decode("ascii")
+        body = (
+            "".join(map(_Q_TABLE.__getitem__, chunk))
+            if use_q
+            else (binascii.b2a_base64(chunk, newline=False).decode("ascii"))
         )
         words.append(f"=?{label}?{letter}?{body}?=")
         pos = end

@@ -33,6 +33,9 @@ Choices, for real mail:
   only on lines with junk after whitespace.
 * After the close delimiter everything is epilogue, even a line that looks
   like another delimiter.
+* Two delimiter lines in a row are one duplicated delimiter (a defect), not
+  an empty part: the strict grammar has no reading for them, and CPython and
+  mime4j both collapse them.
 """
 
 from __future__ import annotations
@@ -111,6 +114,15 @@ def scan_multipart(
         if is_close:
             close = (start, line_end)
             break
+        if opens and line_start == prev_end:
+            # A delimiter line straight after another one: CPython and
+            # mime4j read this as one duplicated delimiter, not as an empty
+            # part with no headers and no body. Fold it into the one above.
+            defects.append(Defect(kind=DefectKind.DUPLICATE_BOUNDARY, offset=line_start,
+                                  detail="delimiter line repeated; no part between them"))
+            opens[-1] = (opens[-1][0], line_end)
+            prev_end = line_end
+            continue
         if len(opens) >= max_parts:
             if len(opens) == max_parts:
                 defects.append(Defect(kind=DefectKind.TOO_MANY_PARTS, offset=start,

@@ -34,7 +34,7 @@ class DefectKind(enum.Enum):
     FIRST_LINE_IS_CONTINUATION = "first-line-is-continuation"
     #: A field name is empty (the line starts with ``:``).
     INVALID_HEADER_NAME = "invalid-header-name"
-    #: An mbox ``From `` line appears inside the header block, not at the top.
+    #: An mbox ``From`` line appears inside the header block, not at the top.
     MISPLACED_ENVELOPE_HEADER = "misplaced-envelope-header"
     #: A header line is longer than 998 octets (RFC 5322 section 2.1.1).
     HEADER_LINE_TOO_LONG = "header-line-too-long"

@@ -312,3 +312,21 @@ def test_parameter_round_trip(ps: dict[str, str], utf8: bool) -> None:
     assert max(len(w) for w in out.split(" ")) <= 900
     back, _defects = parse_content_type(fold_unfold(out, 2))
     assert back == ct, out
+
+
+ALL_NAMES = ["From", "To", "Sender", "Return-Path", "Date", "Message-ID", "References",
+             "Content-Type", "Content-Disposition", "Content-Transfer-Encoding", "MIME-Version",
+             "List-Post", "List-Unsubscribe", "Keywords", "Subject", "X-Anything"]
+
+
+@given(hostile, st.sampled_from(ALL_NAMES), st.booleans())
+def test_format_field_contract(text: str, name: str, utf8: bool) -> None:
+    """Only ValueError (HeaderInjectionError included); output is one foldable line."""
+    try:
+        out = format_field(name, text, utf8=utf8)
+    except ValueError:
+        return
+    assert "\r" not in out and "\n" not in out and "\x00" not in out
+    assert utf8 or out.isascii()
+    assert max(len(w) for w in out.split(" ")) <= 900
+    parse_field(name, out)

@@ -31,6 +31,11 @@ Decisions (and the differences from CPython ``email``, whose compat32
 * Data after ``=`` padding (concatenated base64 blobs): decoding continues with
   a fresh quantum and a ``BASE64_DATA_AFTER_PADDING`` defect, so nothing is
   lost. CPython's ``binascii.a2b_base64`` silently stops at the padding.
+* An ``=`` after 2 or 3 characters whose unused low bits are not zero cannot
+  end a quantum written by an encoder (RFC 4648 section 3.5): it is noise
+  inside the data and is skipped with a ``BASE64_PADDING`` defect, so
+  ``YW=Jj`` gives ``abc``, as in CPython. With zero bits it is padding, so
+  ``YQ=Yg==`` gives ``ab`` (CPython: ``a\x06 ``).
 * Padding in the wrong place (``=`` with 0 or 1 pending characters, too many
   ``=``, too few before more data): skipped with a ``BASE64_PADDING`` defect;
   a single pending character before ``=`` is dropped.
@@ -54,6 +59,9 @@ _WHITESPACE: Final = b" \t\r\n\x0b\x0c"
 _NOT_ALPHABET: Final = bytes(sorted(set(range(256)) - set(_ALPHABET)))
 #: ``translate(None, _TOLERATED)`` keeps only the invalid bytes.
 _TOLERATED: Final = _ALPHABET + _WHITESPACE + b"="
+
+#: Byte -> its 6-bit value (only meaningful for alphabet bytes).
+_VALUES: Final = bytes(_ALPHABET.find(bytes((b,))) % 64 for b in range(256))
 
 _ALPHA_RE: Final = re.compile(rb"[A-Za-z0-9+/]")
 _INVALID_RE: Final = re.compile(rb"[^A-Za-z0-9+/= \t\r\n\x0b\x0c]")
@@ -94,6 +102,7 @@ class Base64Decoder:
         "_pos",
         "_quantum",
         "_state",
+        "_stray_reported",
         "defects",
     )
 
@@ -115,6 +124,7 @@ class Base64Decoder:
         self._state = _DATA
         self._needed = 0  # "=" still expected in state _PADDING
         self._excess_reported = False  # excess "=" already reported since data
+        self._stray_reported = False  # stray "=" inside data reported since data
         self._bad_run = False  # inside a non-alphabet run already reported
         self._lines = LineLengthChecker(
             self._log, DefectKind.BASE64_LINE_TOO_LONG, _LINE_LIMIT, offset
@@ -190,6 +200,7 @@ class Base64Decoder:
             self._bad_run = False
         if not count:
             return
+        self._stray_reported = False
         if self._state != _DATA:
             first = _ALPHA_RE.search(region)
             assert first is not None
@@ -258,6 +269,16 @@ class Base64Decoder:
         if self._state == _DATA:
             used = 1
             pending = len(self._quantum)
+            if pending >= 2 and _VALUES[self._quantum[-1]] & (0x0F if pending == 2 else 0x03):
+                # A real final quantum has zero unused bits (RFC 4648 section
+                # 3.5: encoders pad with zero bits); these are not, so the "="
+                # is noise inside the data, not padding: skip it.
+                if not self._stray_reported:
+                    self._log.add(
+                        DefectKind.BASE64_PADDING, start, "'=' inside base64 data skipped"
+                    )
+                    self._stray_reported = True
+                return
             if pending >= 2:
                 out.append(binascii.a2b_base64(self._quantum + b"=" * (4 - pending)))
                 self._needed = 3 - pending

@@ -334,6 +334,8 @@ class AddressList(tuple[Mailbox | Group, ...]):
     __slots__ = ()
 
     def __new__(cls, items: Iterable[Mailbox | Group] = ()) -> AddressList:
+        if items == () and cls is AddressList:
+            return _EMPTY  # the value of every absent address header
         seq = tuple(items)
         for item in seq:
             if not isinstance(item, (Mailbox, Group)):
@@ -367,6 +369,9 @@ class AddressList(tuple[Mailbox | Group, ...]):
 
     def __repr__(self) -> str:
         return f"AddressList({list(self)!r})"
+
+
+_EMPTY: AddressList = tuple.__new__(AddressList, ())
 
 
 def make_address_list(items: list[Mailbox | Group]) -> AddressList:

@@ -185,24 +185,22 @@ def parse_date(text: str) -> tuple[datetime | None, list[Defect]]:
         when no date can be read (INVALID_DATE explains why). Never raises.
     """
     m = _FAST.match(text)
-    if m is not None and m.group(10) < "60":
-        sign = -1 if m.group(8) == "-" else 1
-        minutes = sign * (int(m.group(9)) * 60 + int(m.group(10)))
-        if -1440 < minutes < 1440 and not (minutes == 0 and sign < 0):
-            sec = m.group(7)
+    if m is not None:
+        wd, day, mon, year, hh, mi, sec, sign, zh, zm = m.groups()
+        if zm < "60" and zh < "24" and not (sign == "-" and zh == "00" and zm == "00"):
+            minutes = int(zh) * 60 + int(zm)
             try:
                 dt = datetime(
-                    int(m.group(4)),
-                    _FAST_MONTHS[m.group(3)],
-                    int(m.group(2)),
-                    int(m.group(5)),
-                    int(m.group(6)),
+                    int(year),
+                    _FAST_MONTHS[mon],
+                    int(day),
+                    int(hh),
+                    int(mi),
                     int(sec) if sec else 0,
-                    tzinfo=_tz(minutes),
+                    tzinfo=_tz(-minutes if sign == "-" else minutes),
                 )
             except ValueError:
                 dt = None
-            wd = m.group(1)
             if dt is not None and (wd is None or _FAST_DAYS[wd] == dt.weekday()):
                 return dt, []
     return parse_date_slow(text)

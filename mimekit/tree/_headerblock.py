@@ -20,7 +20,7 @@ Deviations, all in the direction of accepting real mail without losing bytes:
   CPython's feedparser does the same, so both agree on where the body starts.
   (mime4j instead drops such lines as "bogus headers" up to the next empty
   line, which can swallow the whole body.)
-* An mbox ``From `` line is accepted at the very top of a message and kept
+* An mbox ``From`` line is accepted at the very top of a message and kept
   (``Message.mbox_from``); elsewhere in the block it is kept as junk with a
   ``misplaced-envelope-header`` defect.
 
@@ -71,7 +71,7 @@ class HeaderBlock:
     """The result of :func:`scan_header_block`."""
 
     fields: list[RawField]
-    #: An mbox ``From `` line at the top (with its line ending), else ``b""``.
+    #: An mbox ``From`` line at the top (with its line ending), else ``b""``.
     mbox_from: bytes
     #: The empty line that ends the block: ``b"\r\n"``, ``b"\n"`` or ``b""``
     #: when it is missing.
@@ -98,7 +98,7 @@ def scan_header_block(
         start: Absolute offset of the entity.
         end: Absolute end of the entity (exclusive).
         limits: ``max_header_block`` and ``max_header_fields`` apply.
-        allow_mbox_from: Accept an mbox ``From `` line as the first line
+        allow_mbox_from: Accept an mbox ``From`` line as the first line
             (top-level messages only).
 
     Returns:

@@ -97,7 +97,7 @@ class Message(Part):
 
     @property
     def mbox_from(self) -> bytes | None:
-        """The mbox ``From `` line the input started with (line ending
+        """The mbox ``From`` line the input started with (line ending
         included), or None."""
         return self.headers._prefix or None
 

@@ -75,9 +75,9 @@ def _read_everything(msg: mimekit.Message) -> None:
         part.preamble
         part.epilogue
         part.defects
-    msg.subject, msg.from_, msg.to, msg.date, msg.message_id  # noqa: B018
-    msg.references, msg.in_reply_to  # noqa: B018
-    msg.text_body, msg.html_body, msg.attachments  # noqa: B018
+    msg.subject, msg.from_, msg.to, msg.date, msg.message_id
+    msg.references, msg.in_reply_to
+    msg.text_body, msg.html_body, msg.attachments
 
 
 @given(any_input)

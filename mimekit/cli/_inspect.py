@@ -66,10 +66,7 @@ def describe(part: Part, *, decode: bool = True, path: str = "") -> dict[str, An
             node[key] = value
     if not part.is_multipart and part.message is None and decode:
         node["decoded_size"] = sum(len(c) for c in part.iter_bytes())
-    if decode:
-        defects = part.defects
-    else:
-        defects = ()
+    defects = part.defects if decode else ()
     if defects:
         node["defects"] = [{"kind": d.kind.value, "offset": d.offset, "detail": d.detail}
                            for d in defects]

@@ -142,8 +142,10 @@ def scan_multipart(
     for i, (_, part_start) in enumerate(opens):
         if i + 1 < len(opens):
             part_end = opens[i + 1][0]
+        elif close is not None:
+            part_end = close[0]
         else:
-            part_end = close[0] if close is not None else end
+            part_end = end
         layout.parts.append((part_start, part_end))
     if close is None:
         layout.epilogue_start = end

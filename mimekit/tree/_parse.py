@@ -148,7 +148,8 @@ class Parser:
             return
         self._buf += data
         if len(self._buf) > self._threshold:
-            self._spool = tempfile.TemporaryFile()
+            # Closed in close(), after its descriptor is duplicated.
+            self._spool = tempfile.TemporaryFile()  # noqa: SIM115
             self._spool.write(self._buf)
             self._buf = bytearray()
 

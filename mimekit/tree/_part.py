@@ -11,8 +11,8 @@ of an untouched tree gives back the input exactly, at the cost of one copy.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, TYPE_CHECKING
 
 from .._defects import Defect, DefectKind
 from ..codecs import decode_bytes, encode_base64, encode_qp
@@ -51,9 +51,23 @@ class Part:
     """
 
     __slots__ = (
-        "__weakref__", "_block_defects", "_body_start", "_child", "_children", "_defects",
-        "_default_type", "_depth", "_end", "_headers", "_kind", "_layout", "_limits",
-        "_src", "_start", "_struct_defects", "_top_level",
+        "__weakref__",
+        "_block_defects",
+        "_body_start",
+        "_child",
+        "_children",
+        "_default_type",
+        "_defects",
+        "_depth",
+        "_end",
+        "_headers",
+        "_kind",
+        "_layout",
+        "_limits",
+        "_src",
+        "_start",
+        "_struct_defects",
+        "_top_level",
     )
 
     #: Builds the Message of a message/rfc822 body; set by ``_message.py``
@@ -97,6 +111,10 @@ class Part:
     @property
     def headers(self) -> Headers:
         """The header fields (ordered, case-insensitive, multi-valued)."""
+        return self._scan()
+
+    def _scan(self) -> Headers:
+        """Split the header block (once); this also fixes where the body starts."""
         h = self._headers
         if h is None:
             block = scan_header_block(self._src, self._start, self._end, self._limits,
@@ -282,7 +300,7 @@ class Part:
     @property
     def body_offset(self) -> int:
         """Where the body starts in the source (after the empty line)."""
-        self.headers
+        self._scan()
         return self._body_start
 
     @property
@@ -299,7 +317,7 @@ class Part:
 
     def get_raw_body(self) -> bytes:
         """The body exactly as it is on the wire (transfer encoding kept)."""
-        self.headers
+        self._scan()
         return b"".join(_materialize(self._body_pieces()))
 
     def get_bytes(self) -> bytes:
@@ -309,7 +327,7 @@ class Part:
         bytes of the attached message. Decoding problems are recorded in
         :attr:`defects`, never raised.
         """
-        self.headers
+        self._scan()
         cte = self.transfer_encoding
         if not self._dirty():
             return decode_all(self._src, self._body_start, self._end, cte, [])
@@ -319,7 +337,7 @@ class Part:
     def iter_bytes(self, chunk_size: int = 1 << 16) -> Iterator[bytes]:
         """Yield the decoded body in chunks: memory stays bounded by ``chunk_size``
         (plus a few bytes of decoder state) whatever the body's size."""
-        self.headers
+        self._scan()
         if self._dirty():
             yield self.get_bytes()
             return
@@ -479,7 +497,7 @@ class Part:
         return written
 
 
-def _materialize(pieces: Any) -> Iterator[bytes]:
+def _materialize(pieces: Iterable[_Piece]) -> Iterator[bytes]:
     for piece in pieces:
         if isinstance(piece, bytes):
             yield piece

@@ -11,6 +11,7 @@ All offsets are absolute positions in the source; ``end`` is exclusive.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from collections.abc import Iterator
@@ -97,10 +98,8 @@ class BytesSource(Source):
 
 
 def _close_fd(fd: int) -> None:
-    try:
+    with contextlib.suppress(OSError):  # already closed
         os.close(fd)
-    except OSError:  # pragma: no cover - already closed by the OS
-        pass
 
 
 class FileSource(Source):

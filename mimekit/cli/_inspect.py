@@ -29,7 +29,8 @@ def add_parser(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # looked up now, so redirection (and tests) work
     src = sys.stdin.buffer if args.file == "-" else args.file
     with parse_file(src) as msg:
         tree = describe(msg, decode=not args.no_decode)

@@ -229,15 +229,27 @@ def _resolve(name: str | None) -> str | None:
     return _SUPERSETS.get(info.name, info.name)
 
 
+# 7-bit inputs that stateful or escape-based codecs read as something other
+# than ASCII: ISO-2022 escape sequences and shifts, UTF-7 and HZ shifts.
+_ASCII_PROBES: Final = (
+    _ASCII_BYTES,
+    b"\x1b$B!!\x1b(B",
+    b"\x1b$)C\x0e!!\x0f",
+    b"\x1b$A!!",
+    b"+AOk-",
+    b"~{!!~}",
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _ascii_compatible(codec: str) -> bool:
-    """Whether ``codec`` decodes every 7-bit byte to the same ASCII character.
+    """Whether ``codec`` decodes all 7-bit data exactly as ASCII does.
 
-    UTF-7, UTF-16, ISO-2022 and EBCDIC codecs are not: for them pure-ASCII data
-    must still go through the codec.
+    UTF-7, UTF-16, HZ, ISO-2022 and EBCDIC codecs do not: for them pure-ASCII
+    data must still go through the codec.
     """
     try:
-        return _ASCII_BYTES.decode(codec) == _ASCII_BYTES.decode("ascii")
+        return all(probe.decode(codec) == probe.decode("ascii") for probe in _ASCII_PROBES)
     except (UnicodeDecodeError, LookupError):
         return False
 

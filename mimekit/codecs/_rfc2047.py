@@ -344,7 +344,7 @@ def _flush_run(run: list[_Word], defects: list[Defect]) -> str:
         if not padded and follows and (len(rest) == 1 or _random_tail(rest)):
             carry = rest
             continue
-        if not padded:
+        if not padded and len(rest) > 1:
             defects.append(
                 Defect(
                     kind=DefectKind.BASE64_PADDING,

@@ -242,9 +242,17 @@ def test_round_trip_utf8(text: str) -> None:
         assert decode_encoded_words(word)[1] == []
 
 
+# C1 controls are left out: labelled iso-8859-1 they are read back as
+# windows-1252 characters (WHATWG decoding, see _charset).
+latin1_text = st.text(
+    alphabet=st.characters(codec="latin-1").filter(lambda c: not "\x80" <= c <= "\x9f"),
+    max_size=200,
+)
+
+
 @settings(max_examples=100)
 @given(
-    st.text(alphabet=st.characters(codec="latin-1"), max_size=200),
+    latin1_text,
     st.sampled_from(["iso-8859-1", "windows-1252", "us-ascii"]),
 )
 def test_round_trip_single_byte(text: str, charset: str) -> None:
@@ -274,9 +282,11 @@ def test_line_budgets(text: str, max_line: int, first: int) -> None:
 
 
 def test_q_or_b_whichever_is_shorter() -> None:
-    assert encode_words("Grüße") == ["=?utf-8?Q?Gr=C3=BC=C3=9Fe?="]
+    assert encode_words("café au lait") == ["=?utf-8?Q?caf=C3=A9_au_lait?="]  # 17 < 20
+    assert encode_words("Grüße") == ["=?utf-8?B?R3LDvMOfZQ==?="]  # 12 < 15
     assert encode_words("日本語") == ["=?utf-8?B?5pel5pys6Kqe?="]
-    assert encode_words("a b_c=d?e") == ["=?utf-8?Q?a_b=5Fc=3Dd=3Fe?="]
+    assert encode_words("a b_c=d?e") == ["=?utf-8?B?YSBiX2M9ZD9l?="]  # 12 < 15
+    assert encode_words("x y-z!") == ["=?utf-8?Q?x_y-z!?="]
     assert encode_words("") == []
 
 

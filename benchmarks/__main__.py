@@ -1,6 +1,6 @@
 """``python -m benchmarks``: mimekit against the stdlib ``email`` package.
 
-Suites: ``headers``, ``walk``, ``roundtrip`` (timed over a generated corpus) and ``rss``
+Suites: ``headers``, ``walk``, ``roundtrip``, ``edit`` (timed over a generated corpus) and ``rss``
 (peak memory on one big message). Server suites (SMTP against aiosmtpd, IMAP against
 Dovecot) will live in ``benchmarks/servers/`` and register in ``SUITES`` here.
 """
@@ -19,7 +19,7 @@ from benchmarks.report import Results, render, write_json
 from benchmarks.timing import time_workload
 
 #: Every suite ``--only`` accepts. Timed suites share one corpus.
-SUITES = ("headers", "walk", "roundtrip", "rss")
+SUITES = ("headers", "walk", "roundtrip", "edit", "rss")
 FULL = {"messages": 300, "repeat": 5, "rss_attachment_mb": 40.0}
 QUICK = {"messages": 30, "repeat": 1, "rss_attachment_mb": 4.4}  # ~6 MB message, < 60 s
 

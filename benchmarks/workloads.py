@@ -28,7 +28,7 @@ __all__ = [
     "mimekit_status",
 ]
 
-WORKLOADS = ("headers", "walk", "roundtrip")
+WORKLOADS = ("headers", "walk", "roundtrip", "edit")
 Workload = Callable[[bytes], object]
 
 
@@ -38,6 +38,10 @@ class Library:
     headers: Workload
     walk: Workload
     roundtrip: Callable[[bytes], bytes]
+    #: Parse, replace the Subject with a non-ASCII one, add a header, serialize:
+    #: what a filter or a mailing-list manager does. Unlike ``roundtrip`` this
+    #: exercises the serializer of a *changed* tree.
+    edit: Callable[[bytes], bytes]
 
     def workload(self, name: str) -> Workload:
         fn: Workload = getattr(self, name)
@@ -84,6 +88,17 @@ def _compat32_roundtrip(raw: bytes) -> bytes:
     return _compat32_parse(raw).as_bytes()
 
 
+EDIT_SUBJECT = "Grüße aus Köln: Übersicht"
+
+
+def _compat32_edit(raw: bytes) -> bytes:
+    msg = _compat32_parse(raw)
+    del msg["Subject"]
+    msg["Subject"] = make_header([(EDIT_SUBJECT.encode(), "utf-8")]).encode()
+    msg["X-Scanned"] = "clean"
+    return msg.as_bytes()
+
+
 # ------------------------------------------------------------- stdlib, policy.default
 
 
@@ -112,17 +127,27 @@ def _default_roundtrip(raw: bytes) -> bytes:
     return _default_parse(raw).as_bytes(policy=email.policy.default)
 
 
+def _default_edit(raw: bytes) -> bytes:
+    msg = _default_parse(raw)
+    del msg["Subject"]
+    msg["Subject"] = EDIT_SUBJECT
+    msg["X-Scanned"] = "clean"
+    return msg.as_bytes(policy=email.policy.default)
+
+
 STDLIB_DEFAULT = Library(
     "stdlib-default",
     _default_headers,
     lambda raw: _std_walk(_default_parse(raw)),
     _default_roundtrip,
+    _default_edit,
 )
 STDLIB_COMPAT32 = Library(
     "stdlib-compat32",
     _compat32_headers,
     lambda raw: _std_walk(_compat32_parse(raw)),
     _compat32_roundtrip,
+    _compat32_edit,
 )
 
 
@@ -170,7 +195,13 @@ def _mimekit_library(mk: Any) -> Library:
     def roundtrip(raw: bytes) -> bytes:
         return bytes(parse(raw))
 
-    return Library("mimekit", headers, walk, roundtrip)
+    def edit(raw: bytes) -> bytes:
+        m = parse(raw)
+        m.headers.set("Subject", EDIT_SUBJECT)
+        m.headers.add("X-Scanned", "clean")
+        return bytes(m)
+
+    return Library("mimekit", headers, walk, roundtrip, edit)
 
 
 def library_set() -> tuple[list[Library], str]:

@@ -249,3 +249,20 @@ def test_tempfile_spool_is_unlinked() -> None:
     msg = p.close()
     assert set(os.listdir(tempfile.gettempdir())) - before == set()
     msg.close()
+
+
+def test_file_source_find_across_chunk_edges(tmp_path: Path) -> None:
+    from mimekit.tree._source import FileSource
+    data = bytes(range(256)) * 40_000  # 10 MB, no "\n--x" anywhere
+    needle = b"\n--" + b"x" * 5000  # longer than the first read
+    for where in (0, 4090, 4096 - 3, 12_000, 1 << 20, len(data) - 1):
+        blob = data[:where] + needle + data[where:]
+        path = tmp_path / "f.bin"
+        path.write_bytes(blob)
+        src = FileSource.open(path)
+        try:
+            assert src.find(needle, 0, src.size) == where
+            assert src.find(needle, 0, where + len(needle) - 1) == -1
+            assert src.find(b"\n--", where + 1, src.size) == blob.find(b"\n--", where + 1)
+        finally:
+            src.close()

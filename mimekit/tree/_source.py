@@ -21,6 +21,8 @@ __all__ = ["BytesSource", "FileSource", "Source", "SourceClosedError"]
 
 #: How much a :class:`FileSource` reads at a time when it scans or streams.
 CHUNK_SIZE = 1 << 20
+#: The first read of a search; each further read doubles, up to CHUNK_SIZE.
+_FIRST_FIND = 1 << 12
 
 
 class SourceClosedError(ValueError):
@@ -161,19 +163,23 @@ class FileSource(Source):
 
     def find(self, sub: bytes, start: int, end: int) -> int:
         # Scan in chunks that overlap by len(sub) - 1 bytes so a match that
-        # straddles two chunks is still found; each byte is read once or twice.
+        # straddles two chunks is still found. Chunks start small and double:
+        # most searches (the end of a delimiter line, the next boundary of a
+        # small part) end within a few KiB, and should not read a megabyte.
         end = min(end, self.size)
-        overlap = min(max(len(sub) - 1, 0), CHUNK_SIZE // 2)
+        overlap = max(len(sub) - 1, 0)
+        size = max(_FIRST_FIND, 2 * len(sub))  # so each step advances by > len(sub)
         pos = start
         while pos < end:
-            stop = min(end, pos + CHUNK_SIZE)
+            stop = min(end, pos + size)
             chunk = self.read(pos, stop)
             i = chunk.find(sub)
-            if i >= 0 and pos + i + len(sub) <= end:
+            if i >= 0:
                 return pos + i
             if stop >= end:
                 return -1
             pos = stop - overlap
+            size = max(min(size * 2, CHUNK_SIZE), size)
         return -1
 
     def close(self) -> None:

@@ -109,11 +109,55 @@ def decode_chunked(data: bytes, cuts: list[int], offset: int = 0) -> tuple[bytes
     return b"".join(out), decoder.defects
 
 
+line_lengths = st.lists(
+    st.tuples(st.integers(0, 80), st.sampled_from([b"\r\n", b"\n", b"\r", b""])), max_size=40
+)
+
+
+@given(lines=line_lengths, cuts=st.lists(st.integers(0, 4000), max_size=6))
+def test_line_length_check(lines: list[tuple[int, bytes]], cuts: list[int]) -> None:
+    # Mostly uniform lines (the strided fast check) with odd ones mixed in.
+    data = b"".join(b"QUJD" * (n // 4) + b"Q" * (n % 4) + end for n, end in lines)
+    expected = reference_long_line(data, 7, K.BASE64_LINE_TOO_LONG)
+    found = [d for d in summary(decode_base64(data, offset=7)[1]) if d[0] is K.BASE64_LINE_TOO_LONG]
+    assert found == expected
+    cuts = [c % (len(data) + 1) for c in cuts]
+    chunked = decode_chunked(data, cuts, 7)[1]
+    assert [d for d in summary(chunked) if d[0] is K.BASE64_LINE_TOO_LONG] == expected
+
+
+def test_line_length_check_uniform_lines() -> None:
+    for width in (75, 76, 77):
+        for end in (b"\r\n", b"\n"):
+            data = (b"A" * width + end) * 2000
+            found = [d.offset for d in decode_base64(data)[1] if d.kind is K.BASE64_LINE_TOO_LONG]
+            assert found == ([76] if width > 76 else [])
+            data = (b"A" * 76 + end) * 1000 + b"A" * 77 + end + (b"A" * 76 + end) * 1000
+            found = [d.offset for d in decode_base64(data)[1] if d.kind is K.BASE64_LINE_TOO_LONG]
+            assert found == [1000 * (76 + len(end)) + 76]
+
+
 # Input biased toward the interesting bytes: alphabet, "=", whitespace, junk.
 b64ish = st.lists(
     st.sampled_from(
-        [b"Q", b"U", b"J", b"D", b"+", b"/", b"=", b"==", b"\r\n", b"\n", b" ", b"!", b"-", b"\xff"]
-        + [b"YWJj", b"QUJD" * 20]
+        [
+            b"Q",
+            b"U",
+            b"J",
+            b"D",
+            b"+",
+            b"/",
+            b"=",
+            b"==",
+            b"\r\n",
+            b"\n",
+            b" ",
+            b"!",
+            b"-",
+            b"\xff",
+            b"YWJj",
+            b"QUJD" * 20,
+        ]
     ),
     max_size=60,
 ).map(b"".join)
@@ -217,12 +261,18 @@ def test_same_as_cpython_on_tolerated_input(encoded: bytes, expected: bytes) -> 
         (b"YWJj====", b"abc", [(K.BASE64_PADDING, 14)]),
         (b"YQ===", b"a", [(K.BASE64_PADDING, 14)]),
         (b"YQ=", b"a", [(K.BASE64_PADDING, 13)]),
-        (b"!!\r\n!!YWJj!", b"abc", [(K.BASE64_INVALID_CHARACTER, 10), (K.BASE64_INVALID_CHARACTER, 20)]),
+        (
+            b"!!\r\n!!YWJj!",
+            b"abc",
+            [(K.BASE64_INVALID_CHARACTER, 10), (K.BASE64_INVALID_CHARACTER, 20)],
+        ),
         (b"Y" * 77 + b"\r\nYWJj", None, [(K.BASE64_LINE_TOO_LONG, 86), (K.BASE64_PADDING, 93)]),
         (b"YWJj" * 19 + b"\r\n", b"abc" * 19, []),  # exactly 76 characters
     ],
 )
-def test_vectors(encoded: bytes, decoded: bytes | None, defects: list[tuple[DefectKind, int]]) -> None:
+def test_vectors(
+    encoded: bytes, decoded: bytes | None, defects: list[tuple[DefectKind, int]]
+) -> None:
     result, found = decode_base64(encoded, offset=10)
     if decoded is not None:
         assert result == decoded

@@ -166,8 +166,22 @@ def test_chardet_not_trusted_on_short_text() -> None:
 
 labels = st.one_of(
     st.none(),
-    st.sampled_from(["utf-8", "us-ascii", "iso-8859-1", "utf-7", "utf-16", "iso-2022-jp",
-                     "shift_jis", "gb2312", "x-unknown", "bogus", "cp037", "utf-32"]),
+    st.sampled_from(
+        [
+            "utf-8",
+            "us-ascii",
+            "iso-8859-1",
+            "utf-7",
+            "utf-16",
+            "iso-2022-jp",
+            "shift_jis",
+            "gb2312",
+            "x-unknown",
+            "bogus",
+            "cp037",
+            "utf-32",
+        ]
+    ),
     st.text(max_size=20),
 )
 

@@ -69,13 +69,13 @@ SHAPES: dict[str, tuple[Callable[[object], object], Callable[[int], object], int
     "b64 equals": (decode_base64, lambda n: b"=" * n, 20_000),
     "b64 junk": (decode_base64, lambda n: b"!" * n, 20_000),
     "b64 alternating junk": (decode_base64, lambda n: b"!A" * n, 20_000),
-    "b64 concatenated blobs": (decode_base64, lambda n: b"YQ==" * n, 10_000),
-    "b64 stray padding": (decode_base64, lambda n: b"YW=" * n, 10_000),
-    "b64 dangling padding": (decode_base64, lambda n: b"Y=" * n, 10_000),
+    "b64 concatenated blobs": (decode_base64, lambda n: b"YQ==" * n, 300),
+    "b64 stray padding": (decode_base64, lambda n: b"YW=" * n, 400),
+    "b64 dangling padding": (decode_base64, lambda n: b"Y=" * n, 400),
     "b64 padding lines": (decode_base64, lambda n: b"=\r\n" * n, 10_000),
     "b64 one long line": (decode_base64, lambda n: b"QUJD" * n, 50_000),
     "b64 whitespace": (decode_base64, lambda n: b" " * n + b"QQ", 100_000),
-    "b64 chunked junk": (_chunked_b64, lambda n: b"!A=\n" * n, 10_000),
+    "b64 chunked junk": (_chunked_b64, lambda n: b"!A=\n" * n, 300),
     # quoted-printable
     "qp equals": (decode_qp, lambda n: b"=" * n, 20_000),
     "qp equals space": (decode_qp, lambda n: b"= " * n, 20_000),
@@ -83,21 +83,21 @@ SHAPES: dict[str, tuple[Callable[[object], object], Callable[[int], object], int
     "qp soft breaks": (decode_qp, lambda n: b"=\r\n" * n, 20_000),
     "qp invalid escapes": (decode_qp, lambda n: b"=ZZ" * n, 20_000),
     "qp long padding": (decode_qp, lambda n: b"=" + b" " * n + b"\n", 100_000),
-    "qp padding runs": (decode_qp, lambda n: (b"=" + b" " * 300) * n, 500),
+    "qp padding runs": (decode_qp, lambda n: (b"=" + b" " * 300) * n, 200),
     "qp one long line": (decode_qp, lambda n: b"a" * n, 100_000),
     "qp escapes": (decode_qp, lambda n: (b"=C3=A9" * 12 + b"=\r\n") * n, 2_000),
-    "qp chunked equals": (_chunked_qp, lambda n: b"=\r=" * n, 10_000),
-    "qp encode": (encode_qp, lambda n: b"\xff \n" * n, 10_000),
-    "qp encode binary line": (lambda d: encode_qp(d, binary=True), lambda n: b"a=" * n, 20_000),  # type: ignore[arg-type]
+    "qp chunked equals": (_chunked_qp, lambda n: b"=\r=" * n, 3_000),
+    "qp encode": (encode_qp, lambda n: b"\xff \n" * n, 700),
+    "qp encode binary line": (lambda d: encode_qp(d, binary=True), lambda n: b"a=" * n, 1_500),  # type: ignore[arg-type]
     # RFC 2047
-    "ew openers": (_words, lambda n: "=?" * n, 20_000),
-    "ew prefixes": (_words, lambda n: "=?a?q?" * n, 10_000),
-    "ew prefixes closed": (_words, lambda n: "=?utf-8?q?" * n + "?=", 10_000),
-    "ew closers": (_words, lambda n: "?=" * n, 20_000),
-    "ew words": (_words, lambda n: "=?utf-8?q?a?= " * n, 2_000),
-    "ew adjacent words": (_words, lambda n: "=?utf-8?q?a?=" * n, 2_000),
-    "ew split base64": (_words, lambda n: "=?utf-8?b?QUJ?= " * n, 2_000),
-    "ew unknown charset": (_words, lambda n: "=?x-bogus?q?a?= " * n, 2_000),
+    "ew openers": (_words, lambda n: "=?" * n, 3_000),
+    "ew prefixes": (_words, lambda n: "=?a?q?" * n, 1_500),
+    "ew prefixes closed": (_words, lambda n: "=?utf-8?q?" * n + "?=", 2_000),
+    "ew closers": (_words, lambda n: "?=" * n, 4_000),
+    "ew words": (_words, lambda n: "=?utf-8?q?a?= " * n, 400),
+    "ew adjacent words": (_words, lambda n: "=?utf-8?q?a?=" * n, 300),
+    "ew split base64": (_words, lambda n: "=?utf-8?b?QUJ?= " * n, 300),
+    "ew unknown charset": (_words, lambda n: "=?x-bogus?q?a?= " * n, 400),
     "ew long word": (_words, lambda n: "=?utf-8?q?" + "=C3=A9" * n + "?=", 5_000),
     "ew bad escapes": (_words, lambda n: "=?utf-8?q?" + "=Z" * n + "?=", 5_000),
     "ew folds": (_words, lambda n: "=?utf-8?q?" + "a\r\n " * n + "?=", 5_000),
@@ -105,7 +105,7 @@ SHAPES: dict[str, tuple[Callable[[object], object], Callable[[int], object], int
     "encode words": (encode_words, lambda n: "é€日 " * n, 500),  # type: ignore[dict-item]
     "needs encoding": (needs_encoding, lambda n: "=?" * n, 50_000),  # type: ignore[dict-item]
     # charsets
-    "header mixed utf8": (decode_header_bytes, lambda n: "éé".encode() * n + b"\xe9" * n, 5_000),  # type: ignore[dict-item]
+    "header mixed utf8": (decode_header_bytes, lambda n: "éé".encode() * n + b"\xe9" * n, 400),  # type: ignore[dict-item]
     "header junk": (decode_header_bytes, lambda n: b"\xff\xc3" * n, 20_000),  # type: ignore[dict-item]
     "body bad utf8": (lambda d: decode_bytes(d, "utf-8"), lambda n: b"a\xff" * n, 20_000),  # type: ignore[arg-type]
 }

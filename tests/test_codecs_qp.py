@@ -81,8 +81,27 @@ def decode_chunked(data: bytes, cuts: list[int], offset: int = 0) -> tuple[bytes
 
 qpish = st.lists(
     st.sampled_from(
-        [b"=", b"=3D", b"=e9", b"=C3=A9", b"=4", b"=Z", b"==", b"\r\n", b"\n", b"\r", b" ", b"\t"]
-        + [b"a", b"Z", b"0", b"_", b"\xff", b"x" * 70, b" " * 255]
+        [
+            b"=",
+            b"=3D",
+            b"=e9",
+            b"=C3=A9",
+            b"=4",
+            b"=Z",
+            b"==",
+            b"\r\n",
+            b"\n",
+            b"\r",
+            b" ",
+            b"\t",
+            b"a",
+            b"Z",
+            b"0",
+            b"_",
+            b"\xff",
+            b"x" * 70,
+            b" " * 255,
+        ]
     ),
     max_size=40,
 ).map(b"".join)

@@ -170,8 +170,11 @@ def test_base64_words(value: str, decoded: str) -> None:
         ("=? =?utf-8?q??=", "=? ", []),
         ("=?utf-8?q?unterminated", "=?utf-8?q?unterminated", []),
         ("=?utf-8?x?not a word?=", "=?utf-8?x?not a word?=", []),
-        ("=?utf-8?q?a?= =?x-bogus?q?b?= =?utf-8?q?c?=",
-         "a =?x-bogus?q?b?= c", [(K.UNKNOWN_CHARSET, 14)]),
+        (
+            "=?utf-8?q?a?= =?x-bogus?q?b?= =?utf-8?q?c?=",
+            "a =?x-bogus?q?b?= c",
+            [(K.UNKNOWN_CHARSET, 14)],
+        ),
     ],
 )
 def test_malformed_words(value: str, decoded: str, defects: list[tuple[DefectKind, int]]) -> None:
@@ -181,7 +184,7 @@ def test_malformed_words(value: str, decoded: str, defects: list[tuple[DefectKin
 
 
 def test_too_many_words() -> None:
-    words = ["=?utf-8?q?w{}?=".format(i) for i in range(12)]
+    words = [f"=?utf-8?q?w{i}?=" for i in range(12)]
     text, defects = decode_encoded_words(" x ".join(words), max_words=10)
     assert text.startswith("w0 x w1 x")
     assert text.endswith("w9 x " + " x ".join(words[10:]))
@@ -219,7 +222,7 @@ def test_caller_mistakes() -> None:
 
 
 header_text = st.text(
-    alphabet=st.sampled_from(list("=?_ qQbB-8utf\r\n\t\"aé€日\U0001f600")), max_size=80
+    alphabet=st.sampled_from(list('=?_ qQbB-8utf\r\n\t"aé€日\U0001f600')), max_size=80
 )
 
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mimekit
-from mimekit import HeaderInjectionError, InvalidHeaderNameError
+from mimekit import DefectKind, HeaderInjectionError, InvalidHeaderNameError
 
 RAW = (b"Received: from a by b; Tue, 1 Jul 2003 10:52:37 +0200\r\n"
        b"Received: from c by d; Tue, 1 Jul 2003 10:52:36 +0200\r\n"
@@ -158,3 +158,24 @@ def test_any_subject_round_trips(value: str) -> None:
     for line in bytes(msg).split(b"\r\n"):
         assert len(line) <= 998
     assert again.headers.text("Subject") == value
+
+
+@pytest.mark.parametrize("raw", [
+    b"From sender@example.org Mon Jan  1 00:00:00 2024",  # mbox line only, no newline
+    b"just a body line without headers\r\n",
+    b"Subject: old\r\n<html>no empty line before the body</html>\r\n",
+    b"",
+])
+@pytest.mark.parametrize("prepend", [False, True])
+def test_adding_fields_to_odd_header_blocks(raw: bytes, prepend: bool) -> None:
+    msg = mimekit.parse(raw)
+    body = msg.get_bytes()
+    msg.headers.add("X-Added", "yes", prepend=prepend)
+    msg.headers.set("Subject", "new")
+    again = mimekit.parse(bytes(msg))
+    assert again.headers.text("X-Added") == "yes"
+    assert again.subject == "new"
+    assert again.get_bytes() == body
+    assert again.mbox_from == msg.mbox_from
+    # The rewritten block now ends with its empty line: no defect left.
+    assert DefectKind.MISSING_HEADER_BODY_SEPARATOR not in {d.kind for d in again.defects}

@@ -26,11 +26,15 @@ class DefectLog:
 
     def __init__(self) -> None:
         self.defects: list[Defect] = []
-        self._counts: dict[DefectKind, int] = {}
+        # Keyed by id(kind): Enum.__hash__ is Python code, and a hostile input
+        # can make this run once per input byte.
+        self._counts: dict[int, int] = {}
 
     def add(self, kind: DefectKind, offset: int, detail: str) -> None:
         """Record a defect unless the cap for ``kind`` is already reached."""
-        count = self._counts.get(kind, 0)
+        key = id(kind)
+        count = self._counts.get(key, 0)
+        self._counts[key] = count + 1
         if count < MAX_DEFECTS_PER_KIND:
             self.defects.append(Defect(kind=kind, offset=offset, detail=detail))
         elif count == MAX_DEFECTS_PER_KIND:
@@ -41,11 +45,10 @@ class DefectLog:
                     detail=f"{detail} (limit reached: further {kind.value} defects not reported)",
                 )
             )
-        self._counts[kind] = count + 1
 
     def full(self, kind: DefectKind) -> bool:
         """Whether further defects of ``kind`` would be dropped anyway."""
-        return self._counts.get(kind, 0) > MAX_DEFECTS_PER_KIND
+        return self._counts.get(id(kind), 0) > MAX_DEFECTS_PER_KIND
 
     def sort(self) -> None:
         """Order by offset, then kind: the same order for every chunking."""

@@ -76,6 +76,11 @@ _MAX_PADDING: Final = 256
 _ODD_EQ: Final = re.compile(rb"=(?![0-9A-Fa-f]{2}|\r?\n)")
 #: "=" transport-padding line-break: a soft line break.
 _PADDED_BREAK: Final = re.compile(rb"=[ \t]{1,%d}(?:\r\n|\n)" % _MAX_PADDING)
+#: The irregular "=" that a2b_qp decodes differently from mimekit (the others
+#: it keeps literally, as mimekit does).
+_NEEDS_SPLIT: Final = re.compile(rb"=(?:=|\r(?!\n)|[ \t]{1,%d}(?:\r\n|\n)|\Z)" % _MAX_PADDING)
+#: "=" before another "=", and "=" CR without LF: both stay literal.
+_LITERAL_RUN: Final = re.compile(rb"(?:=(?==)|=\r(?!\n))+")
 #: What may still turn into a valid sequence when more data arrives.
 _INCOMPLETE: Final = re.compile(rb"=(?:[0-9A-Fa-f]|\r|[ \t]{1,%d}\r?)?" % _MAX_PADDING)
 _PROBE: Final = bytes(
@@ -183,28 +188,59 @@ class QPDecoder:
         return self._decode_irregular(data, base)
 
     def _decode_irregular(self, data: bytes, base: int) -> bytes:
-        """Slow path: handle each irregular ``=`` (see the module docstring)."""
+        """Slow path: handle each irregular ``=`` (see the module docstring).
+
+        Runs of ``=`` and of ``=`` CR are handled in one step each, and once
+        the defect cap is reached only the ``=`` that a2b_qp would decode
+        differently are looked at, so hostile input stays cheap.
+        """
         out: list[bytes] = []
         start = 0  # start of the stretch not yet handed to a2b_qp
-        for odd in _ODD_EQ.finditer(data):
+        pos = 0
+        invalid = DefectKind.QP_INVALID_ESCAPE
+        while True:
+            pattern = _NEEDS_SPLIT if self._log.full(invalid) else _ODD_EQ
+            odd = pattern.search(data, pos)
+            if odd is None:
+                break
             at = odd.start()
             following = data[at + 1 : at + 2]
             if following in (b" ", b"\t"):
                 padded = _PADDED_BREAK.match(data, at)
                 if padded is not None:
                     out.append(binascii.a2b_qp(data[start:at]))
-                    start = padded.end()
+                    start = pos = padded.end()
                     continue
+            if following in (b"=", b"\r"):
+                # "==" or "=" CR without LF, possibly repeated: a2b_qp would
+                # swallow the second "=" or skip to the next LF. The run is
+                # kept as it is; an "=" ending it is looked at next.
+                run = _LITERAL_RUN.match(data, at)
+                assert run is not None
+                pos = run.end()
+                self._invalid_run(base + at, data[at:pos])
+                out.append(binascii.a2b_qp(data[start:at]))
+                out.append(data[at:pos])
+                start = pos
+                continue
             self._invalid(base + at)
-            if following in (b"=", b"\r", b""):
-                # a2b_qp would swallow the next "=", skip to the next LF, or
-                # drop an "=" at the end (here followed by the held-back
-                # "=" of the next sequence); emit the "=" ourselves.
+            pos = at + 1
+            if not following:
+                # "=" ending the data, followed by the held-back "=" of the
+                # next sequence: a2b_qp would drop it.
                 out.append(binascii.a2b_qp(data[start:at]))
                 out.append(b"=")
-                start = at + 1
+                start = pos
         out.append(binascii.a2b_qp(data[start:] if start else data))
         return b"".join(out)
+
+    def _invalid_run(self, offset: int, run: bytes) -> None:
+        """Report each ``=`` of ``run`` (which starts at ``offset``)."""
+        invalid = DefectKind.QP_INVALID_ESCAPE
+        index = 0
+        while index != -1 and not self._log.full(invalid):
+            self._invalid(offset + index)
+            index = run.find(b"=", index + 1)
 
 
 def _regular(data: bytes, decoded: bytes) -> bool:

@@ -21,9 +21,16 @@ and stalwart mail-parser are, because real mail breaks every rule:
   text and the word, like CPython's ``email.policy.default`` and unlike
   stalwart mail-parser, which inserts a space).
 * The encoded text runs to the first ``?=`` and may contain spaces and ``?``
-  (for example ``=?iso-8859-1?q?this is some text?=``; spaces are kept). A
-  line break inside an encoded word (a folder that split a long word) is
-  removed together with the whitespace that follows it.
+  (for example ``=?iso-8859-1?q?this is some text?=``; the spaces are kept,
+  as stalwart, MimeKit and CPython do). Some mailers put raw spaces in Q
+  text, and the risk of a false positive is small: a word needs a valid
+  ``=?charset?Q?`` prefix and a later ``?=``, and the next rule stops a broken
+  word from swallowing a valid one. A ``?`` is kept unless it is followed by
+  ``=`` (that ends the word, so ``?=`` itself cannot be encoded text). A line
+  break inside an encoded word (a folder that split a long word) is removed
+  together with the whitespace after it, whereas other whitespace is text.
+* Unknown or unusable words stay as they are (with a defect), and then count
+  as plain text: the whitespace around them is kept.
 * The charset token may contain especials such as ``.`` (``ANSI_X3.4-1968``);
   only ``?``, ``=`` and whitespace end it, and it is at most 75 characters.
 * A word whose encoded text contains the start of another valid encoded word
@@ -71,7 +78,6 @@ class _Word:
     end: int
     key: str  # run key: codec name, or "" for a guess-the-charset label
     codec: str | None
-    label: str
     # Q words: decoded bytes. B words: (base64 text without padding, padded?).
     payload: bytes | tuple[str, bool]
 
@@ -255,7 +261,7 @@ def _make_word(
         return None
     key = codec or ""
     if encoding == "Q":
-        return _Word(start, end, key, codec, label, _decode_q(encoded, start, defects))
+        return _Word(start, end, key, codec, _decode_q(encoded, start, defects))
     b64 = "".join(encoded.split())  # whitespace inside B text is noise
     core = b64.rstrip("=")
     if core.encode().translate(None, _B64_ALPHABET):
@@ -276,7 +282,7 @@ def _make_word(
                 detail="wrong base64 padding in encoded word",
             )
         )
-    return _Word(start, end, key, codec, label, (core, pads > 0))
+    return _Word(start, end, key, codec, (core, pads > 0))
 
 
 def _decode_q(encoded: str, start: int, defects: list[Defect]) -> bytes:
@@ -492,7 +498,11 @@ def encode_words(
             if use_q
             else (binascii.b2a_base64(chunk, newline=False).decode("ascii"))
         )
-        words.append(f"=?{label}?{letter}?{body}?=")
+        word = f"=?{label}?{letter}?{body}?="
+        if len(word) > max(budget, word_max):
+            # One character alone does not fit (a long ISO-2022 escape).
+            raise ValueError(f"max_line {max_line} is too small for {text[pos]!r} in {label}")
+        words.append(word)
         pos = end
         budget = word_max
     return words

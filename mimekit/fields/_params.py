@@ -448,7 +448,9 @@ def _assemble(
                     detail=f"{name}: '%' not followed by two hex digits",
                 )
             )
-        octets.append(unquote_to_bytes(value))
+        # surrogatepass: a str from a caller may hold lone surrogates, and a
+        # field parser must not raise on any input.
+        octets.append(unquote_to_bytes(value.encode("utf-8", "surrogatepass")))
     flush()
     return "".join(pieces), lang
 

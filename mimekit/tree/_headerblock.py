@@ -81,6 +81,9 @@ class HeaderBlock:
     #: The line ending used by the block, for fields added later.
     linesep: bytes
     defects: list[Defect] = field(default_factory=list)
+    #: True when the block ended without its empty line but body text
+    #: follows (``missing-header-body-separator``, or a limit was hit).
+    body_follows: bool = False
 
 
 def scan_header_block(
@@ -216,7 +219,8 @@ def _scan(
             return None
 
     return HeaderBlock(fields, mbox_from, separator, base + pos,
-                       _block_linesep(fields, separator, buf, start - base, stop), defects)
+                       _block_linesep(fields, separator, buf, start - base, stop), defects,
+                       body_follows=not separator and pos < stop)
 
 
 def _too_large(
@@ -233,7 +237,8 @@ def _too_large(
     defects.append(Defect(kind=DefectKind.HEADER_BLOCK_TOO_LARGE, offset=base + pos,
                           detail="header block exceeds the limit; the rest is body"))
     return HeaderBlock(fields, mbox_from, b"", base + pos,
-                       _block_linesep(fields, b"", buf, start - base, stop), defects)
+                       _block_linesep(fields, b"", buf, start - base, stop), defects,
+                       body_follows=True)
 
 
 def _block_linesep(fields: list[RawField], separator: bytes, buf: bytes, pos: int,

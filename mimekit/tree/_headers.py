@@ -151,15 +151,18 @@ class Headers:
     re-serializes byte for byte) but are not listed.
     """
 
-    __slots__ = ("_index", "_items", "_linesep", "_modified", "_prefix", "_separator")
+    __slots__ = ("_body_follows", "_index", "_items", "_linesep", "_modified", "_prefix",
+                 "_separator")
 
     def __init__(self, block: HeaderBlock | None = None, *, linesep: bytes = b"\r\n") -> None:
+        self._body_follows = False
         if block is None:
             self._items: list[Header] = []
             self._prefix = b""
             self._separator = linesep
             self._linesep = linesep
         else:
+            self._body_follows = block.body_follows
             self._items = [Header(f.name, f.raw, f.offset) for f in block.fields]
             self._prefix = block.mbox_from
             self._separator = block.separator
@@ -247,13 +250,21 @@ class Headers:
     def _changed(self) -> None:
         self._index = None
         self._modified = True
+        if self._body_follows:
+            # The input had no empty line before its body. The block is being
+            # rewritten anyway, so write the missing line: the body stays the
+            # same bytes, and a reader no longer has to guess where it starts.
+            self._separator = self._linesep
+            self._body_follows = False
 
     def _terminate_last(self) -> None:
-        # A last field at EOF may lack its line ending; anything appended
-        # after it needs one, or the two fields would run together.
+        # A last field (or mbox line) at EOF may lack its line ending; anything
+        # appended after it needs one, or the two would run together.
         if self._items and not self._items[-1].raw.endswith(b"\n"):
             last = self._items[-1]
             self._items[-1] = Header(last.name, last.raw + self._linesep, last.offset)
+        elif not self._items and self._prefix and not self._prefix.endswith(b"\n"):
+            self._prefix += self._linesep
 
     def set(self, name: str, value: object, *, utf8: bool = False) -> Header:
         """Replace the first field called ``name`` in place and drop the others.
@@ -284,6 +295,8 @@ class Headers:
         trace fields such as ``Received`` are added). Returns the new field."""
         new = Header.create(name, value, self._linesep, utf8=utf8)
         if prepend:
+            if not self._items:
+                self._terminate_last()
             self._items.insert(0, new)
         else:
             self._terminate_last()

@@ -1,0 +1,1 @@
+"""Fuzzing harnesses for mimekit: ``python -m fuzz TARGET --seconds N``."""

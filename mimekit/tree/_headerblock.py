@@ -40,6 +40,12 @@ from ._source import Source
 
 __all__ = ["HeaderBlock", "RawField", "scan_header_block"]
 
+#: One field (or junk line) as found: ``(name, raw, offset)``. ``name`` is
+#: ``""`` for a junk line that belongs to no field; ``raw`` is the whole
+#: field, name to line ending, folding kept; ``offset`` is where ``raw``
+#: starts in the source. A plain tuple: one is made per field on the hot path.
+RawField = tuple[str, bytes, int]
+
 #: One field: name, optional WSP (obs-optional), colon, the rest of the line and
 #: every continuation line. Each alternative consumes distinct characters, so
 #: the match is linear. ``\Z`` accepts a last field that ends at EOF without a
@@ -55,15 +61,6 @@ _LINE = re.compile(rb"[^\n]*(?:\n|\Z)")
 #: First read when the source is a file; grown up to ``Limits.max_header_block``
 #: only for the rare header block that does not fit.
 _FIRST_WINDOW = 1 << 16
-
-
-@dataclass(slots=True)
-class RawField:
-    """One field (or junk line) as found: its exact bytes and where."""
-
-    name: str  #: ``""`` for a junk line that belongs to no field
-    raw: bytes  #: the whole field, name to line ending, folding kept
-    offset: int  #: absolute offset of ``raw[0]`` in the source
 
 
 @dataclass(slots=True)
@@ -208,7 +205,7 @@ def _scan(
             if not final:
                 return None
             return _too_large(buf, base, start, pos, stop, fields, defects, mbox_from)
-        fields.append(RawField(name, m.group(), base + pos))
+        fields.append((name, m.group(), base + pos))
         pos = m.end()
         if len(fields) >= max_fields and pos < stop:
             defects.append(Defect(kind=DefectKind.TOO_MANY_HEADERS, offset=base + pos,
@@ -244,9 +241,9 @@ def _too_large(
 def _block_linesep(fields: list[RawField], separator: bytes, buf: bytes, pos: int,
                    stop: int) -> bytes:
     """The line ending new fields should use: the block's own, else CRLF."""
-    for f in fields:
-        if f.raw.endswith(b"\n"):
-            return b"\r\n" if f.raw.endswith(b"\r\n") else b"\n"
+    for _, raw, _ in fields:
+        if raw.endswith(b"\n"):
+            return b"\r\n" if raw.endswith(b"\r\n") else b"\n"
     if separator:
         return separator
     nl = buf.find(b"\n", pos, min(stop, pos + 4096))

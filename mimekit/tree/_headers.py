@@ -163,7 +163,7 @@ class Headers:
             self._linesep = linesep
         else:
             self._body_follows = block.body_follows
-            self._items = [Header(f.name, f.raw, f.offset) for f in block.fields]
+            self._items = [Header(name, raw, offset) for name, raw, offset in block.fields]
             self._prefix = block.mbox_from
             self._separator = block.separator
             self._linesep = block.linesep

@@ -22,3 +22,19 @@ def signature(msg: mimekit.Message, *, bodies: bool = True) -> list[Any]:
             part.get_bytes() if bodies and leaf else None,
         ))
     return out
+
+
+def read_everything(msg: mimekit.Message, *, chunk_size: int = 3) -> None:
+    """Force every lazy computation of the tree: header values, structure,
+    bodies (in chunks too), defects and body selection."""
+    for part in msg.walk():
+        for h in part.headers:
+            _ = (h.text, h.value, h.defects)
+        _ = (part.content_type, part.filename, part.disposition, part.content_id)
+        part.get_bytes()
+        part.get_text()
+        assert b"".join(part.iter_bytes(chunk_size=chunk_size)) == part.get_bytes()
+        _ = (part.preamble, part.epilogue, part.defects)
+    _ = (msg.subject, msg.from_, msg.to, msg.date, msg.message_id, msg.references,
+         msg.in_reply_to)
+    _ = (msg.text_body, msg.html_body, msg.attachments)

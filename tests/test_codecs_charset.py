@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mimekit import DefectKind
+from mimekit import Defect, DefectKind
 from mimekit.codecs import decode_bytes, decode_header_bytes, lookup_charset
 
 K = DefectKind
@@ -85,13 +85,13 @@ def test_lookup_charset(label: str, codec: str | None) -> None:
 
 def test_lookup_is_cached_and_rejects_non_str() -> None:
     lookup_charset("utf-8")
-    assert lookup_charset.cache_info().hits >= 1  # type: ignore[attr-defined]
+    assert lookup_charset.cache_info().hits >= 1
     with pytest.raises(TypeError):
-        lookup_charset(b"utf-8")  # type: ignore[arg-type]
+        lookup_charset(b"utf-8")
 
 
-def kinds(defects: list[object]) -> list[tuple[DefectKind, int]]:
-    return [(d.kind, d.offset) for d in defects]  # type: ignore[attr-defined]
+def kinds(defects: list[Defect]) -> list[tuple[DefectKind, int]]:
+    return [(d.kind, d.offset) for d in defects]
 
 
 def test_ascii_fast_path() -> None:
@@ -149,6 +149,14 @@ def test_mostly_utf8_keeps_good_characters() -> None:
     text, codec, defects = decode_bytes(data, "utf-8")
     assert (text, codec) == ("é" * 100 + "\ufffd", "utf-8")
     assert kinds(defects) == [(K.CHARSET_DECODE_ERROR, 200)]
+
+
+def test_declared_utf8_confirmed_by_data_wins_over_guessing() -> None:
+    # Valid UTF-8 followed by junk (a body with garbage appended): the good
+    # characters stay UTF-8, the junk becomes U+FFFD, as other readers show it.
+    text, codec, defects = decode_bytes("yötä vaan.\n".encode() + b"\x8a\t\xe8\xad", "utf-8")
+    assert (text, codec) == ("yötä vaan.\n\ufffd\t\ufffd", "utf-8")
+    assert kinds(defects) == [(K.CHARSET_DECODE_ERROR, 13)]
 
 
 def test_chardet_on_long_undeclared_text() -> None:

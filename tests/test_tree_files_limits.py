@@ -223,8 +223,8 @@ def _everything(raw: bytes) -> None:
 SHAPES: dict[str, Callable[[int], bytes]] = {
     "many boundaries": lambda n: (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
                                   + b"--b\r\n\r\nx\r\n" * n + b"--b--\r\n"),
-    "near-miss boundaries": lambda n: (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
-                                       + b"--bx\r\n" * n + b"--b--\r\n"),
+    "near-miss boundaries": lambda n: (b"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+                                       b"--b\r\n\r\n" + b"--bx\r\n" * n + b"--b--\r\n"),
     "header fields": lambda n: b"X-A: b\r\n" * n + b"\r\nbody",
     "continuation lines": lambda n: b"Subject: a\r\n" + b" b\r\n" * n + b"\r\nbody",
     "nested prefix boundaries": lambda n: b"".join(

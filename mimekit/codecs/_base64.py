@@ -49,7 +49,7 @@ import re
 from typing import Final
 
 from .._defects import Defect, DefectKind
-from ._common import DefectLog, LineLengthChecker
+from ._common import BytesLike, DefectLog, LineLengthChecker
 
 __all__ = ["Base64Decoder", "decode_base64", "encode_base64"]
 
@@ -131,7 +131,7 @@ class Base64Decoder:
         )
         self._closed = False
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: BytesLike) -> bytes:
         """Decode ``chunk`` and return the bytes that are complete so far.
 
         Raises:
@@ -143,7 +143,7 @@ class Base64Decoder:
         if not isinstance(chunk, bytes):
             if not isinstance(chunk, bytearray | memoryview):
                 raise TypeError(f"chunk must be bytes, not {type(chunk).__name__}")
-            chunk = bytes(chunk)
+            return self.feed(bytes(chunk))
         base = self._pos
         self._pos += len(chunk)
         self._lines.feed(chunk, base)
@@ -326,7 +326,7 @@ def _cut(region: bytes, keep: int) -> int:
     return -1
 
 
-def decode_base64(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
+def decode_base64(data: BytesLike, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
     """Decode a whole base64 body (RFC 2045 section 6.8); never raises on input.
 
     Equivalent to feeding ``data`` to a :class:`Base64Decoder` and closing it
@@ -357,7 +357,7 @@ def decode_base64(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]
     return b"".join(parts), decoder.defects
 
 
-def encode_base64(data: bytes, *, line_length: int = 76, linesep: bytes = b"\r\n") -> bytes:
+def encode_base64(data: BytesLike, *, line_length: int = 76, linesep: bytes = b"\r\n") -> bytes:
     """Encode ``data`` as a base64 body (RFC 2045 section 6.8).
 
     Every line, including the last when ``data`` is not empty, ends with

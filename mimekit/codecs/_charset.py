@@ -274,12 +274,14 @@ def _strict_decode(data: bytes, codec: str) -> str:
 
 
 def _mostly_decodes(data: bytes, codec: str) -> str | None:
-    """Decode with replacement if only a few characters are damaged.
+    """Decode with replacement if the charset is confirmed by the data.
 
-    "A few" means at most one replacement character per 20 non-ASCII characters
-    that did decode. A mislabelled text (latin-1 bytes declared UTF-8) fails
-    this test because nearly every 8-bit byte is an error; a long UTF-8 text
-    with one stray byte passes it and keeps all its good characters.
+    "Confirmed" means at least one non-ASCII character decoded correctly and
+    at most two characters are damaged per correct one. A mislabelled text
+    (latin-1 bytes declared UTF-8) fails this: its 8-bit bytes almost never
+    form a valid UTF-8 sequence. A UTF-8 text with a few stray bytes (as in a
+    corrupted or concatenated body) passes it and keeps its good characters,
+    as every other mail reader would show it.
     """
     try:
         text = data.decode(codec, "replace")
@@ -287,7 +289,7 @@ def _mostly_decodes(data: bytes, codec: str) -> str | None:
         return None
     bad = text.count("\ufffd")
     good = len(text) - len(text.encode("ascii", "ignore")) - bad
-    return text if bad * 20 <= good else None
+    return text if good and bad <= 2 * good else None
 
 
 def _guess(data: bytes, tried: str | None) -> tuple[str, str, bool]:
@@ -340,7 +342,7 @@ def _chardet_guess(data: bytes) -> str | None:
 
 
 def decode_bytes(
-    data: bytes, charset: str | None, *, offset: int = 0
+    data: bytes | bytearray | memoryview, charset: str | None, *, offset: int = 0
 ) -> tuple[str, str, list[Defect]]:
     """Decode a body (or any text octets) to ``str``; never raises on input.
 
@@ -354,15 +356,18 @@ def decode_bytes(
        known one that fails to decode gives ``CHARSET_DECODE_ERROR`` at the
        first bad byte. Either way decoding falls through to the guess below.
     4. No charset, or ``us-ascii`` with 8-bit bytes (a ``CHARSET_DECODE_ERROR``
-       in the second case): UTF-8 if the bytes are valid UTF-8; then the
-       declared charset or UTF-8 if they decode with at most one damaged
-       character per 20; then chardet, when it reports at least 0.3 confidence
-       on at least 16 8-bit bytes; else windows-1252 (WHATWG variant, which
-       cannot fail).
+       in the second case), or the declared charset failed: UTF-8 if the bytes
+       are valid UTF-8; then the declared charset, then UTF-8, with
+       replacement characters if the data confirms it (at least one good
+       non-ASCII character, at most two damaged characters per good one);
+       then chardet, when it reports at least 0.3 confidence on at least 16
+       8-bit bytes; else windows-1252 (WHATWG variant, which cannot fail).
 
-    Deviation from the brief's plain chain: step 4's "mostly decodes" rule
-    keeps a long UTF-8 text with a single stray byte as UTF-8 (one U+FFFD)
-    instead of re-decoding the whole text as windows-1252 mojibake.
+    The "confirmed with replacement" step keeps a UTF-8 text with a few stray
+    bytes as UTF-8 (with U+FFFD where the bytes are bad, as CPython's
+    ``get_content()``, MimeKit and stalwart show it) instead of re-decoding
+    the whole text as windows-1252 mojibake, while a latin-1 text mislabelled
+    UTF-8 (no valid multi-byte sequence at all) is still guessed.
 
     Args:
         data: The octets.
@@ -442,7 +447,7 @@ def decode_with_charset(data: bytes, codec: str | None) -> tuple[str, str, int]:
     return text, used, error
 
 
-def decode_header_bytes(raw: bytes) -> str:
+def decode_header_bytes(raw: bytes | bytearray | memoryview) -> str:
     """Decode raw header octets to ``str``; never raises on input.
 
     RFC 5322 headers are ASCII; RFC 6532 allows UTF-8. Anything else is

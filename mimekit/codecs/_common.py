@@ -12,7 +12,10 @@ from typing import Final
 
 from .._defects import Defect, DefectKind
 
-__all__ = ["MAX_DEFECTS_PER_KIND", "DefectLog", "LineLengthChecker"]
+__all__ = ["MAX_DEFECTS_PER_KIND", "BytesLike", "DefectLog", "LineLengthChecker"]
+
+#: What the decoders and encoders accept as binary input.
+BytesLike = bytes | bytearray | memoryview
 
 #: A hostile body can contain millions of bad sequences; after this many
 #: defects of one kind, one more defect says the rest are not reported.

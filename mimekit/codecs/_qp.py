@@ -60,11 +60,12 @@ decodes exactly like mimekit wherever no such ``=`` occurs.
 from __future__ import annotations
 
 import binascii
+import functools
 import re
 from typing import Final
 
 from .._defects import Defect, DefectKind
-from ._common import DefectLog, LineLengthChecker
+from ._common import BytesLike, DefectLog, LineLengthChecker
 
 __all__ = ["QPDecoder", "decode_qp", "encode_qp"]
 
@@ -123,7 +124,7 @@ class QPDecoder:
         self._lines = LineLengthChecker(self._log, DefectKind.QP_LINE_TOO_LONG, _LINE_LIMIT, offset)
         self._closed = False
 
-    def feed(self, chunk: bytes) -> bytes:
+    def feed(self, chunk: BytesLike) -> bytes:
         """Decode ``chunk``; return the bytes that are complete so far.
 
         Raises:
@@ -135,7 +136,7 @@ class QPDecoder:
         if not isinstance(chunk, bytes):
             if not isinstance(chunk, bytearray | memoryview):
                 raise TypeError(f"chunk must be bytes, not {type(chunk).__name__}")
-            chunk = bytes(chunk)
+            return self.feed(bytes(chunk))
         if not chunk:
             return b""
         self._lines.feed(chunk, self._pos)
@@ -262,7 +263,7 @@ def _regular(data: bytes, decoded: bytes) -> bool:
     return b"=" not in decoded or b"=" not in binascii.a2b_qp(data.translate(_PROBE))
 
 
-def decode_qp(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
+def decode_qp(data: BytesLike, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
     """Decode a whole quoted-printable body; never raises on input.
 
     Equivalent to feeding ``data`` to a :class:`QPDecoder` and closing it (it
@@ -296,15 +297,27 @@ def decode_qp(data: bytes, *, offset: int = 0) -> tuple[bytes, list[Defect]]:
 #: RFC 2045 rule (2): "!" through "~" except "=" are literal.
 _SAFE: Final = bytes(b for b in range(33, 127) if b != 0x3D)
 _ESCAPE: Final = tuple(b"=%02X" % b for b in range(256))
-_UNSAFE_RUN: Final = re.compile(rb"[^!-<>-~ \t]+")
-_TEXT_LINE_BREAK: Final = re.compile(rb"\r?\n")
+#: Runs of bytes to escape: in binary mode everything not literal, in text
+#: mode the same except LF (a line break, split on afterwards).
+_UNSAFE_BINARY: Final = re.compile(rb"([^!-<>-~ \t]+)")
+_UNSAFE_TEXT: Final = re.compile(rb"([^!-<>-~ \t\n]+)")
 
 
-def _escape_run(match: re.Match[bytes]) -> bytes:
-    return b"".join(map(_ESCAPE.__getitem__, match.group()))
+@functools.lru_cache(maxsize=4096)
+def _escape_run(run: bytes) -> bytes:
+    # Cached: text repeats the same few runs (one accented letter, a UTF-8
+    # punctuation mark), and a cache hit costs no Python code at all.
+    return b"".join(map(_ESCAPE.__getitem__, run))
 
 
-def encode_qp(data: bytes, *, linesep: bytes = b"\r\n", binary: bool = False) -> bytes:
+def _escape(data: bytes, unsafe: re.Pattern[bytes]) -> bytes:
+    """Replace every byte matched by ``unsafe`` with its ``=XX`` escape."""
+    parts = unsafe.split(data)  # safe, run, safe, run, ..., safe
+    parts[1::2] = map(_escape_run, parts[1::2])
+    return b"".join(parts)
+
+
+def encode_qp(data: BytesLike, *, linesep: bytes = b"\r\n", binary: bool = False) -> bytes:
     """Encode ``data`` as quoted-printable (RFC 2045 section 6.7).
 
     * Literal: ``!`` through ``~`` except ``=`` (rule 2), and space and tab
@@ -340,19 +353,28 @@ def encode_qp(data: bytes, *, linesep: bytes = b"\r\n", binary: bool = False) ->
     if linesep not in (b"\r\n", b"\n"):
         raise ValueError("linesep must be b'\\r\\n' or b'\\n'")
     data = bytes(data)
-    lines = [data] if binary else _TEXT_LINE_BREAK.split(data)
+    # Escaping is done once over the whole input, then lines are trimmed and
+    # wrapped one by one.
+    if binary:
+        lines = [_escape(data, _UNSAFE_BINARY)]
+    else:
+        if b"\r\n" in data:
+            data = data.replace(b"\r\n", b"\n")  # a bare CR left is escaped
+        lines = _escape(data, _UNSAFE_TEXT).split(b"\n")
     out: list[bytes] = []
     for line in lines:
-        _encode_line(line, out)
+        if len(line) < _LINE_LIMIT and line[-1:] not in (b" ", b"\t") and line[:5] != b"From ":
+            out.append(line)  # the common case: nothing to do
+        else:
+            _wrap_line(line, out)
     return linesep.join(out)
 
 
-def _encode_line(line: bytes, out: list[bytes]) -> None:
-    """Append the physical lines encoding one logical line to ``out``."""
-    if not line:
+def _wrap_line(encoded: bytes, out: list[bytes]) -> None:
+    """Append the physical lines for one escaped logical line to ``out``."""
+    if not encoded:
         out.append(b"")
         return
-    encoded = _UNSAFE_RUN.sub(_escape_run, line)
     if encoded[-1] in b" \t":
         # Rule (3): whitespace at the end of a line must be encoded.
         encoded = encoded[:-1] + _ESCAPE[encoded[-1]]

@@ -452,7 +452,7 @@ def encode_words(
         charset: The charset label to encode with and to write in the words.
         max_line: Maximum line length, in characters, of a folded line.
         first_line_budget: Characters left for the first word on the first
-            line (after ``Subject: `` for example). If even one character
+            line (after the ``Subject:`` prefix, for example). If even one character
             does not fit in it, the first word gets the normal budget and the
             caller should fold before it.
 

@@ -215,7 +215,10 @@ def _ratio(make: Callable[[int], bytes], n: int, work: Callable[[bytes], object]
 
 
 def _everything(raw: bytes) -> None:
-    for part in mimekit.parse(raw).walk():
+    msg = mimekit.parse(raw)
+    for h in msg.headers:
+        _ = (h.text, h.value)
+    for part in msg.walk():
         part.get_bytes()
         part.defects
 
@@ -230,6 +233,8 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
     "nested prefix boundaries": lambda n: b"".join(
         b"Content-Type: multipart/mixed; boundary=" + b"a" * (i + 1) + b"\r\n\r\n--"
         + b"a" * (i + 1) + b"\r\n" for i in range(min(n // 50, 90))) + b"x" * n,
+    "folds in an unclosed encoded word": lambda n: (b"Subject: " + b"=?utf-8?q?a\r\n " * n
+                                                     + b"\r\n\r\nbody"),
     "qp soft breaks": lambda n: b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
                                 + b"=\r\n" * n,
     "base64 junk": lambda n: b"Content-Transfer-Encoding: base64\r\n\r\n" + b"*a!=\r\n" * n,

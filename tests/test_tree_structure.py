@@ -74,6 +74,14 @@ def test_folded_and_obs_folded_headers() -> None:
     assert msg.get_bytes() == b"body"
 
 
+def test_encoded_word_folded_in_the_middle() -> None:
+    # RFC 2047 forbids it, some mailers do it; the fold must not leave a space.
+    msg = parse(b"Subject: =?utf-8?Q?Hello\r\n _there!?=\r\n"
+                b"X-Two: =?utf-8?q?a?=\r\n =?utf-8?q?b?= c\r\n\r\n")
+    assert msg.subject == "Hello there!"
+    assert msg.headers.text("X-Two") == "ab c"  # ordinary fold between words
+
+
 def test_obsolete_space_before_colon() -> None:
     msg = parse(b"Subject : spaced\r\n\r\nbody")
     assert msg.subject == "spaced"

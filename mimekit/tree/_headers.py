@@ -9,6 +9,7 @@ DKIM signature over the other fields survives.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,17 @@ from ._headerblock import HeaderBlock
 __all__ = ["Header", "Headers"]
 
 _UNSET: Any = object()
+
+#: An RFC 2047 encoded word with a fold *inside* it. RFC 2047 forbids that,
+#: but some mailers fold long words anywhere; plain unfolding would leave a
+#: space inside the encoded text. Every piece excludes "?" and whitespace, so
+#: a match can only run to the next "?" and the scan stays linear.
+_FOLDED_WORD = re.compile(rb"=\?[^?\s]+\?[bBqQ]\?[^?\s]*(?:\r?\n[ \t]+[^?\s]*)+\?=")
+_FOLD = re.compile(rb"\r?\n[ \t]+")
+
+
+def _join_folded_words(value: bytes) -> bytes:
+    return _FOLDED_WORD.sub(lambda m: _FOLD.sub(b"", m.group()), value)
 
 
 class Header:
@@ -76,9 +88,20 @@ class Header:
 
     @property
     def text(self) -> str:
-        """The value unfolded, trimmed and RFC 2047-decoded, as a ``str``."""
+        """The value unfolded, trimmed and RFC 2047-decoded, as a ``str``.
+
+        An encoded word that was (wrongly) folded in the middle is joined
+        back before decoding, as stalwart and MimeKit do.
+        """
         if self._text is None:
-            self._text = parse_unstructured(self.unfolded)[0]
+            unfolded = self.unfolded
+            if "=?" in unfolded:
+                raw = self.raw_value
+                joined = _join_folded_words(raw) if b"\n" in raw else raw
+                if joined is not raw and joined != raw:
+                    unfolded = decode_header_bytes(
+                        joined.replace(b"\r\n", b"").replace(b"\n", b""))
+            self._text = parse_unstructured(unfolded)[0]
         return self._text
 
     @property

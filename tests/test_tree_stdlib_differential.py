@@ -54,7 +54,6 @@ _B64_AFTER_PAD = ("base64 continuing after '=' padding: CPython stops decoding; 
 _EMPTY_PART_CLOSE = ("open delimiter directly followed by the close delimiter: CPython misses "
                      "the close line and puts the epilogue into the part; mimekit makes an "
                      "empty part and keeps the epilogue")
-_UUENCODE = "x-uuencode transfer encoding: not decoded by mimekit yet (planned with uu/yEnc)"
 
 DIFFERENCES: dict[str, str] = {
     "cpython-email/data/msg_15.txt": _NO_PARTS,
@@ -96,9 +95,6 @@ DIFFERENCES: dict[str, str] = {
     "james-mime4j/core/src/test/resources/testmsgs/weird-boundary.msg": _BOUNDARY_RSTRIP,
     "james-mime4j/core/src/test/resources/testmsgs/obsolete.msg": _8BIT_NAME,
     "stalwart-mail-parser/eml/thirdparty/002.eml": _B64_AFTER_PAD,
-    "stalwart-mail-parser/eml/legacy/017.eml": _UUENCODE,
-    "stalwart-mail-parser/eml/legacy/026.eml": _UUENCODE,
-    "stalwart-mail-parser/eml/legacy/048.eml": _UUENCODE,
 }
 
 Leaf = tuple[str, str, Any]

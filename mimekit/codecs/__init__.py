@@ -13,14 +13,19 @@ best-effort result. Caller mistakes (wrong types, impossible arguments) raise
   :class:`Base64Decoder`, :func:`encode_base64`.
 * Quoted-printable (RFC 2045 section 6.7): :func:`decode_qp`,
   :class:`QPDecoder`, :func:`encode_qp`.
+* uuencode (the ``x-uuencode`` transfer encoding): :func:`decode_uu`,
+  :class:`UUDecoder`.
 """
 
 from ._base64 import Base64Decoder, decode_base64, encode_base64
 from ._charset import decode_bytes, decode_header_bytes, lookup_charset
 from ._qp import QPDecoder, decode_qp, encode_qp
 from ._rfc2047 import decode_encoded_words, encode_words, needs_encoding
+from ._uu import UUDecoder, decode_uu
 
 __all__ = [
+    "UUDecoder",
+    "decode_uu",
     "Base64Decoder",
     "QPDecoder",
     "decode_base64",

@@ -6,8 +6,9 @@ RFC 2045 section 6.1::
     mechanism := "7bit" / "8bit" / "binary" / "quoted-printable" / "base64" /
                  ietf-token / x-token
 
-The value is case-insensitive. 7bit, 8bit and binary are identities; an
-unknown mechanism gives the body unchanged with an
+The value is case-insensitive. 7bit, 8bit and binary are identities;
+``x-uuencode`` (and its aliases) is decoded as CPython does; an unknown
+mechanism gives the body unchanged with an
 ``unknown-transfer-encoding`` defect (RFC 2045 section 6.4 says to treat such
 a body as application/octet-stream, which is what returning the bytes does).
 """
@@ -18,13 +19,16 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from .._defects import Defect, DefectKind
-from ..codecs import Base64Decoder, QPDecoder
+from ..codecs import Base64Decoder, QPDecoder, UUDecoder
 from ._source import Source
 
 __all__ = ["IDENTITY_ENCODINGS", "decode_all", "iter_decoded"]
 
 #: Mechanisms that leave the bytes as they are.
 IDENTITY_ENCODINGS = frozenset({"", "7bit", "8bit", "binary"})
+#: Labels old mailers use for uuencoded bodies (not in any RFC; CPython
+#: decodes the same four).
+UUENCODE_NAMES = frozenset({"x-uuencode", "uuencode", "x-uue", "uue"})
 #: Read size while decoding; output chunks are about this size or smaller.
 DEFAULT_CHUNK = 1 << 16
 
@@ -42,6 +46,8 @@ def _decoder(cte: str, offset: int) -> _Decoder | None:
         return Base64Decoder(offset=offset)
     if cte == "quoted-printable":
         return QPDecoder(offset=offset)
+    if cte in UUENCODE_NAMES:
+        return UUDecoder(offset=offset)
     return None
 
 

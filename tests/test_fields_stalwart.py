@@ -1,6 +1,6 @@
 """The stalwart mail-parser header vectors, compared modulo stalwart's conventions.
 
-Each file in ``shared/corpus/stalwart-mail-parser/`` is a JSON array of
+Each file in ``tests/corpus/stalwart-mail-parser/`` is a JSON array of
 ``{"header": raw value, "expected": parsed}``. The expected values follow
 stalwart's conventions, which are not RFC law, so the adapters below
 normalise both sides before comparing:
@@ -27,13 +27,12 @@ reason. They run as strict xfails, so a change in behaviour is noticed.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS as TEST_CORPUS
 
 from mimekit._defects import DefectKind
 from mimekit.fields import (
@@ -50,16 +49,9 @@ from mimekit.fields import (
     parse_url_list,
 )
 
-# shared/ lies beside the clone (locally and in CI); MIMEKIT_SHARED_CORPUS overrides.
-CORPUS = (
-    Path(
-        os.environ.get(
-            "MIMEKIT_SHARED_CORPUS", Path(__file__).resolve().parents[2] / "shared" / "corpus"
-        )
-    )
-    / "stalwart-mail-parser"
-)
-pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"{CORPUS} not found")
+# The vector files are copied into tests/corpus (MIT/Apache-2.0), so these
+# tests run from any clone.
+CORPUS = TEST_CORPUS / "stalwart-mail-parser"
 
 DELIBERATE: dict[str, dict[int, str]] = {
     "address": {
@@ -305,8 +297,6 @@ CHECKERS: dict[str, Callable[[str, Any], str | None]] = {
 
 def _cases() -> list[Any]:
     out: list[Any] = []
-    if not CORPUS.is_dir():
-        return out
     for name in CHECKERS:
         for i, vec in enumerate(load(name)):
             reason = DELIBERATE[name].get(i)

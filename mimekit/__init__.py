@@ -21,6 +21,8 @@ from .tree import (
     Parser,
     Part,
     SourceClosedError,
+    compose,
+    join_partial,
     parse,
     parse_file,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "Part",
     "SourceClosedError",
     "__version__",
+    "compose",
+    "join_partial",
     "parse",
     "parse_file",
 ]

@@ -4,10 +4,12 @@ Imports only :mod:`mimekit.codecs`, :mod:`mimekit.fields` and the base
 modules; the mail stores and protocols build on it.
 """
 
+from ._compose import compose
 from ._headers import Header, Headers
 from ._limits import DEFAULT_LIMITS, Limits
 from ._message import Message
 from ._parse import Parser, parse, parse_file
+from ._partial import join_partial
 from ._part import Part
 from ._source import SourceClosedError
 
@@ -20,6 +22,8 @@ __all__ = [
     "Parser",
     "Part",
     "SourceClosedError",
+    "compose",
+    "join_partial",
     "parse",
     "parse_file",
 ]

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _inspect
+from . import _extract, _inspect
 
 __all__ = ["main"]
 
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mimekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _inspect.add_parser(sub)
+    _extract.add_parser(sub)
     return parser
 
 

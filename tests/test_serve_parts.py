@@ -82,7 +82,8 @@ def test_bounce_is_a_valid_rfc3464_report(headers_only: bool) -> None:
                      "text/rfc822-headers" if headers_only else "message/rfc822"]
     status = msg.parts[1].get_bytes().decode()
     assert "Status: 5.1.1" in status and "Status: 5.0.0" in status
-    assert "Original-Envelope-Id: ENV42" in status and "Original-Recipient: rfc822;b@y.test" in status
+    assert "Original-Envelope-Id: ENV42" in status
+    assert "Original-Recipient: rfc822;b@y.test" in status
     if not headers_only:
         assert msg.parts[2].message is not None
         assert bytes(msg.parts[2].message) == original

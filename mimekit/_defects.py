@@ -93,6 +93,15 @@ class DefectKind(enum.Enum):
     QP_LINE_TOO_LONG = "qp-line-too-long"
     #: A uuencoded or yEnc block is damaged.
     UUENCODE_INVALID = "uuencode-invalid"
+    #: A yEnc block decodes to data whose CRC-32 is not the one its
+    #: ``=yend`` line gives (``crc32`` or ``pcrc32``): the data is damaged.
+    YENC_CRC_MISMATCH = "yenc-crc-mismatch"
+    #: A yEnc block decodes to a different number of bytes than its
+    #: ``=ybegin``, ``=ypart`` or ``=yend`` line announces (truncated data).
+    YENC_SIZE_MISMATCH = "yenc-size-mismatch"
+    #: A yEnc file is split into parts (``=ybegin part=N total=M``) and
+    #: not all of them are at hand; what is there is kept.
+    YENC_PART_MISSING = "yenc-part-missing"
 
     # --- header field values ---------------------------------------------
     #: An RFC 2047 encoded word is malformed or names an unknown charset.

@@ -271,7 +271,10 @@ def test_every_leaf_is_selected_once_per_list(path: Path) -> None:
     lists = (msg.text_parts, msg.html_parts, msg.attachments)
     for parts in lists:
         assert len({id(p) for p in parts}) == len(parts)
-    selected = {id(p) for parts in lists for p in parts}
+    # Files found inside text (uuencode, yEnc) are virtual parts, not leaves.
+    virtual = [p for p in msg.attachments if p.embedded_in is not None]
+    assert all(p.embedded_in in msg.text_parts for p in virtual)
+    selected = {id(p) for parts in lists for p in parts if p.embedded_in is None}
     leaves = _own_leaves(msg)
     assert selected == {id(p) for p in leaves}
     # Body lists hold only what a client can draw.

@@ -133,6 +133,9 @@ DIFFERENCES: dict[str, str] = {
     "malformed/020.eml": _LAST_CONTENT_TYPE,
     "malformed/021.eml": _LAST_CONTENT_TYPE,
     "legacy/026.eml": "an x-uuencode attachment with 8-bit bytes: " + _UTF8_LOSSY,
+    "legacy/049.eml": ("three uuencoded files inside the text of a text/plain body: mimekit "
+                       "lists them as virtual attachments (docs/embedded.rst), stalwart "
+                       "does not extract embedded uuencode"),
     "legacy/033.eml": _UTF8_LOSSY,
     "legacy/052.eml": _UTF8_LOSSY,
 }
@@ -155,7 +158,8 @@ def _compare(msg: mimekit.Message, expected: dict[str, Any], where: str) -> list
     problems = []
     for key, ours in (("text_body", msg.text_parts), ("html_body", msg.html_parts),
                       ("attachments", msg.attachments)):
-        got = [index[id(p)] for p in ours]
+        # -1: a virtual part (a file embedded in the text), not in the tree.
+        got = [index.get(id(p), -1) for p in ours]
         if got != expected[key]:
             problems.append(f"{where}{key}: {got} != {expected[key]}")
     for i, (part, want) in enumerate(zip(parts, expected["parts"], strict=False)):

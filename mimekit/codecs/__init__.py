@@ -14,18 +14,30 @@ best-effort result. Caller mistakes (wrong types, impossible arguments) raise
 * Quoted-printable (RFC 2045 section 6.7): :func:`decode_qp`,
   :class:`QPDecoder`, :func:`encode_qp`.
 * uuencode (the ``x-uuencode`` transfer encoding): :func:`decode_uu`,
-  :class:`UUDecoder`.
+  :class:`UUDecoder`; uuencoded files inside text: :func:`find_uu`,
+  :class:`UUBlock`.
+* yEnc (files inside text, yEnc 1.3): :func:`find_yenc`, :class:`YEncBlock`,
+  :func:`decode_yenc`, :func:`join_yenc` (multipart files),
+  :class:`YEncJoinError`.
 """
 
 from ._base64 import Base64Decoder, decode_base64, encode_base64
 from ._charset import decode_bytes, decode_header_bytes, lookup_charset
 from ._qp import QPDecoder, decode_qp, encode_qp
 from ._rfc2047 import decode_encoded_words, encode_words, needs_encoding
-from ._uu import UUDecoder, decode_uu
+from ._uu import UUBlock, UUDecoder, decode_uu, find_uu
+from ._yenc import YEncBlock, YEncJoinError, decode_yenc, find_yenc, join_yenc
 
 __all__ = [
+    "UUBlock",
     "UUDecoder",
+    "YEncBlock",
+    "YEncJoinError",
     "decode_uu",
+    "decode_yenc",
+    "find_uu",
+    "find_yenc",
+    "join_yenc",
     "Base64Decoder",
     "QPDecoder",
     "decode_base64",

@@ -264,6 +264,18 @@ class Part:
         return self._child
 
     @property
+    def embedded_in(self) -> Part | None:
+        """For a *virtual* part, the text part it was decoded from; else None.
+
+        A uuencoded or yEnc file inside the text of a ``text/plain`` body is
+        listed in :attr:`Message.attachments <mimekit.Message.attachments>`
+        as a virtual part (see ``docs/embedded.rst``): a Part of its own
+        synthetic bytes, not in the tree (``walk()`` and ``bytes()`` do not
+        see it). Every entity of the tree has None here.
+        """
+        return None
+
+    @property
     def preamble(self) -> bytes | None:
         """A multipart's preamble bytes (the line break before the first
         delimiter excluded), or None for other entities."""

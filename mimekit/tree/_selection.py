@@ -25,11 +25,17 @@ stalwart mail-parser does:
    where the pseudo-code would even fail. mimekit makes such a part an
    attachment, so every leaf stays reachable. (Stalwart does the same in
    the first case; in the second it adds the part to the closed view.)
+
+And one addition: files uuencoded or yEnc-encoded *inside* the text of a
+``text/plain`` body part are listed after the attachments, as virtual parts
+(``_embedded.py``; stalwart does not do this).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from ._embedded import embedded_parts
 
 if TYPE_CHECKING:
     from ._part import Part
@@ -55,12 +61,16 @@ def select_bodies(root: Part) -> tuple[list[Part], list[Part], list[Part]]:
         ``(text_body, html_body, attachments)``: the parts to show as the
         plain-text body, as the HTML body, and the attachments, each in
         document order. The same part may be in several lists (see the
-        module docstring).
+        module docstring). The attachments end with the virtual parts of
+        the files embedded in the text body (uuencode, yEnc).
     """
     text: list[Part] = []
     html: list[Part] = []
     attachments: list[Part] = []
     _parse_structure([root], "mixed", False, html, text, attachments)
+    for part in text:
+        if part.content_type.mime_type == "text/plain":
+            attachments.extend(embedded_parts(part))
     return text, html, attachments
 
 

@@ -28,7 +28,7 @@ from mimekit.codecs import (
 )
 
 
-def _best(func: Callable[[], object], runs: int = 3) -> float:
+def _best(func: Callable[[], object], runs: int = 5) -> float:
     best = float("inf")
     for _ in range(runs):
         gc.collect()

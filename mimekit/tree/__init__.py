@@ -9,7 +9,7 @@ from ._headers import Header, Headers
 from ._limits import DEFAULT_LIMITS, Limits
 from ._message import Message
 from ._parse import Parser, parse, parse_file
-from ._partial import join_partial
+from ._partial import PartialJoinError, join_partial
 from ._part import Part
 from ._source import SourceClosedError
 
@@ -21,6 +21,7 @@ __all__ = [
     "Message",
     "Parser",
     "Part",
+    "PartialJoinError",
     "SourceClosedError",
     "compose",
     "join_partial",

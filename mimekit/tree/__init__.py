@@ -10,6 +10,7 @@ from ._limits import DEFAULT_LIMITS, Limits
 from ._message import Message
 from ._parse import Parser, parse, parse_file
 from ._partial import PartialJoinError, join_partial
+from ._range import parse_range
 from ._part import Part
 from ._source import SourceClosedError
 
@@ -27,4 +28,5 @@ __all__ = [
     "join_partial",
     "parse",
     "parse_file",
+    "parse_range",
 ]

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from mimekit.smtp import Reply
 from mimekit.smtp._handler import Envelope, Handler, Session
 from mimekit.smtp._server import ServerConfig, SMTPServer
-from mimekit.smtp import Reply
 
 
 @dataclass

@@ -46,13 +46,12 @@ def raw_session(port: int, data: bytes, *, wait: float = 0.5) -> bytes:
 
 def test_smtplib_sends_a_message_byte_intact() -> None:
     handler = RecordingHandler()
-    with running_server(handler, ServerConfig(hostname="mx.example.test")) as server:
-        with smtplib.SMTP("127.0.0.1", server.port) as c:
-            c.ehlo("client.example.test")
-            assert c.has_extn("pipelining") and c.has_extn("size") and c.has_extn("chunking")
-            refused = c.sendmail("alice@example.test", ["bob@example.test", "c@example.test"],
-                                 MSG)
-            assert refused == {}
+    with running_server(handler, ServerConfig(hostname="mx.example.test")) as server, \
+            smtplib.SMTP("127.0.0.1", server.port) as c:
+        c.ehlo("client.example.test")
+        assert c.has_extn("pipelining") and c.has_extn("size") and c.has_extn("chunking")
+        refused = c.sendmail("alice@example.test", ["bob@example.test", "c@example.test"], MSG)
+        assert refused == {}
     (got,) = handler.messages
     assert got.content == MSG and got.mail_from == "alice@example.test"
     assert got.rcpt_tos == ["bob@example.test", "c@example.test"]
@@ -103,7 +102,7 @@ def test_limits_size_recipients_long_lines() -> None:
             with pytest.raises(smtplib.SMTPSenderRefused) as exc:
                 c.sendmail("a@example.test", ["b@example.test"], b"x" * 2000)
             assert exc.value.smtp_code == 552
-            code, _ = c.mail("a@example.test")
+            assert c.mail("a@example.test")[0] == 250
             for i in range(3):
                 assert c.rcpt(f"r{i}@example.test")[0] == 250
             assert c.rcpt("r4@example.test")[0] == 452
@@ -193,11 +192,11 @@ def test_implicit_tls(tls_pair: tuple[Path, Path]) -> None:
     cert, key = tls_pair
     handler = RecordingHandler()
     config = ServerConfig(ssl_context=server_context(cert, key), implicit_tls=True)
-    with running_server(handler, config) as server:
-        with smtplib.SMTP_SSL("127.0.0.1", server.port, context=client_context(cert)) as c:
-            c.ehlo()
-            c.login("alice", "secret")
-            c.sendmail("alice@example.test", ["b@example.test"], MSG)
+    with running_server(handler, config) as server, \
+            smtplib.SMTP_SSL("127.0.0.1", server.port, context=client_context(cert)) as c:
+        c.ehlo()
+        c.login("alice", "secret")
+        c.sendmail("alice@example.test", ["b@example.test"], MSG)
     assert handler.messages[0].session.tls
 
 

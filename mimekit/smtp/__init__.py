@@ -5,16 +5,23 @@ into events and events into bytes, following one transition table; the I/O
 adapters only move bytes.
 """
 
+from ._async_client import AsyncSMTPClient
+from ._client import SMTPClient
+from ._client_logic import SendResult
 from ._connection import NEED_DATA, PAUSED, ClientConnection, ServerConnection
 from ._errors import (
     LocalProtocolError,
     ProtocolError,
     RemoteProtocolError,
     SMTPAuthenticationError,
+    SMTPDataError,
     SMTPError,
     SMTPNotSupportedError,
     SMTPRecipientsRefused,
     SMTPReplyError,
+    SMTPSenderRefused,
+    SMTPServerDisconnected,
+    SMTPSizeError,
     SMTPTimeoutError,
 )
 from ._events import (
@@ -41,9 +48,17 @@ from ._events import (
     StartTLS,
     Vrfy,
 )
+from ._handler import Envelope, Handler, Session
+from ._outgoing import DSN
+from ._server import ServerConfig, SMTPServer
 from ._states import State
 
 __all__ = [
+    "Envelope",
+    "Handler",
+    "SMTPServer",
+    "ServerConfig",
+    "Session",
     "NEED_DATA",
     "PAUSED",
     "Auth",
@@ -80,4 +95,13 @@ __all__ = [
     "StartTLS",
     "State",
     "Vrfy",
+    # clients
+    "DSN",
+    "AsyncSMTPClient",
+    "SMTPClient",
+    "SMTPDataError",
+    "SMTPSenderRefused",
+    "SMTPServerDisconnected",
+    "SMTPSizeError",
+    "SendResult",
 ]

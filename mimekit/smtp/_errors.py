@@ -22,6 +22,10 @@ __all__ = [
     "SMTPRecipientsRefused",
     "SMTPReplyError",
     "SMTPTimeoutError",
+    "SMTPServerDisconnected",
+    "SMTPSenderRefused",
+    "SMTPDataError",
+    "SMTPSizeError",
 ]
 
 
@@ -93,3 +97,35 @@ class SMTPNotSupportedError(SMTPError):
 
 class SMTPTimeoutError(SMTPError, TimeoutError):
     """The server did not answer in time."""
+
+
+# -- client errors (appended for the clients) -------------------------------------------
+
+
+class SMTPServerDisconnected(SMTPError, ConnectionError):
+    """The connection ended (EOF, reset, or not connected) before the reply we
+    waited for. A ``421`` reply is an :class:`SMTPReplyError` with code 421."""
+
+
+class SMTPSenderRefused(SMTPReplyError):
+    """The server refused ``MAIL FROM`` (the whole transaction)."""
+
+
+class SMTPDataError(SMTPReplyError):
+    """The server refused ``DATA``, a ``BDAT`` chunk, or the message itself
+    (the reply after the end of the content)."""
+
+
+class SMTPSizeError(SMTPNotSupportedError):
+    """The message is larger than the server's SIZE limit (RFC 1870); it was
+    refused before anything was sent.
+
+    Attributes:
+        size: The message size in octets (CRLF line endings).
+        limit: The server's limit.
+    """
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"message of {size} octets exceeds the server's SIZE limit of {limit}")

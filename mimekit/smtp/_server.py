@@ -397,6 +397,8 @@ class _Session:
         return reply or _reply(250, (2, 1, 5), "recipient OK")
 
     async def _data(self, event: Data) -> Reply:
+        if not self.envelope.rcpt_tos:
+            return _reply(554, (5, 5, 1), "no valid recipients")
         return _reply(354, None, "end data with <CR><LF>.<CR><LF>")
 
     async def _content(self, event: MessageData) -> None:

@@ -104,6 +104,11 @@ def _build() -> dict[tuple[State, Kind, Outcome], State]:
         # DATA: 354 opens the content; its end is answered by the real result.
         (S.RCPT, K.DATA, R.MORE): S.DATA,
         (S.RCPT, K.DATA, R.FAIL): S.RCPT,
+        # DATA with no accepted recipient: a pipelining client sends it before
+        # it knows (RFC 2920 section 3.1). The server should refuse it (554 no
+        # valid recipients); one that says 354 gets a lone "." from the client.
+        (S.MAIL, K.DATA, R.MORE): S.DATA,
+        (S.MAIL, K.DATA, R.FAIL): S.MAIL,
         (S.DATA, K.END_DATA, R.OK): S.READY,
         (S.DATA, K.END_DATA, R.FAIL): S.READY,
         # BDAT (RFC 3030): each chunk is answered; a refused chunk ends the

@@ -265,7 +265,8 @@ def format_reply(reply: Reply) -> bytes:
     for i, text in enumerate(lines):
         _check_text(text, "reply text")
         sep = " " if i == len(lines) - 1 else "-"
-        out.append(f"{reply.code}{sep}{prefix}{text}".rstrip(" ") + "\r\n")
+        # A trailing space is kept: "334 " is an empty SASL challenge (RFC 4954).
+        out.append(f"{reply.code}{sep}{prefix}{text}" + "\r\n")
     return "".join(out).encode("utf-8")
 
 

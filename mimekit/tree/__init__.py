@@ -9,9 +9,9 @@ from ._headers import Header, Headers
 from ._limits import DEFAULT_LIMITS, Limits
 from ._message import Message
 from ._parse import Parser, parse, parse_file
+from ._part import Part
 from ._partial import PartialJoinError, join_partial
 from ._range import parse_range
-from ._part import Part
 from ._source import SourceClosedError
 
 __all__ = [

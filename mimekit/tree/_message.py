@@ -136,6 +136,62 @@ class Message(Part):
         (JMAP ``attachments``)."""
         return list(self._bodies()[2])
 
+    # -- replying and forwarding (RFC 5322 section 3.6.3, 3.6.4) -------------------
+
+    def reply(self, text: str | None = None, *, quote: bool = True, reply_all: bool = False,
+              html: str | None = None, from_: Any = None, **options: Any) -> Message:
+        """A new message replying to this one (see :mod:`mimekit.tree._reply`).
+
+        Subject ``Re: ...`` (prefixes not stacked), In-Reply-To and
+        References set for threading, To from Reply-To (else From).
+
+        Args:
+            text: Your text; with ``quote``, the quoted original follows it.
+            quote: Quote the original's text below an attribution line
+                ``On <date>, <name> wrote:``, each line prefixed ``"> "``.
+            reply_all: Also send to the original's To and Cc (as Cc),
+                yourself excluded.
+            html: Your HTML; with ``quote``, the original is quoted in a
+                ``<blockquote type="cite">``. Without it the reply is text only.
+            from_: You: the From of the reply, and the addresses left out of
+                the recipients (None: no From, a draft).
+            **options: ``cc``, ``bcc``, ``attachments``, ``headers``,
+                ``date``, ``message_id``, ``domain``, ``utf8``, ``linesep``,
+                as for :func:`mimekit.compose`.
+
+        Raises:
+            ValueError, TypeError: see :func:`mimekit.compose`.
+        """
+        from ._reply import reply  # imported here: _reply imports this module
+
+        return reply(self, text, quote=quote, reply_all=reply_all, html=html, from_=from_,
+                     **options)
+
+    def forward(self, to: Any = None, *, inline: bool = False, text: str | None = None,
+                from_: Any = None, **options: Any) -> Message:
+        """A new message forwarding this one (see :mod:`mimekit.tree._reply`).
+
+        Subject ``Fwd: ...``.
+
+        Args:
+            to: The recipients, in any form :func:`mimekit.compose` takes.
+            inline: False: attach this message as ``message/rfc822``,
+                byte-identical. True: put its text (and HTML) into the body
+                below a "Forwarded Message" block of its Subject, Date, From,
+                To and Cc, and attach its attachments again.
+            text: Your text, above the forwarded message.
+            from_: The From of the new message.
+            **options: ``html``, ``cc``, ``bcc``, ``attachments``,
+                ``headers``, ``date``, ``message_id``, ``domain``, ``utf8``,
+                ``linesep``, as for :func:`mimekit.compose`.
+
+        Raises:
+            ValueError, TypeError: see :func:`mimekit.compose`.
+        """
+        from ._reply import forward  # imported here: _reply imports this module
+
+        return forward(self, to, inline=inline, text=text, from_=from_, **options)
+
     # -- the file behind it --------------------------------------------------------
 
     def close(self) -> None:

@@ -53,3 +53,21 @@ def test_inspect_stdin_and_errors() -> None:
     assert proc.returncode == 1 and b"No such file" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "mimekit"], capture_output=True)
     assert proc.returncode == 2
+
+
+def test_inspect_mbox_and_maildir(tmp_path: Path) -> None:
+    mbox = CORPUS / "mimekit/mbox/content-length.mbox.txt"
+    proc = subprocess.run([sys.executable, "-m", "mimekit", "inspect", "--json", str(mbox)],
+                          check=True, capture_output=True, text=True)
+    listing = json.loads(proc.stdout)
+    assert len(listing) == 29 and all("key" in item and "tree" in item for item in listing)
+    from mimekit.mailstore import Maildir
+    md = Maildir(tmp_path / "md", create=True)
+    keys = [md.add(SAMPLE.read_bytes()), md.add(b"Subject: two\r\n\r\nbody\r\n", flags="S")]
+    proc = subprocess.run([sys.executable, "-m", "mimekit", "inspect", str(tmp_path / "md")],
+                          check=True, capture_output=True, text=True)
+    assert all(f"== {k}" in proc.stdout for k in keys)
+    assert "subject: two" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "mimekit", "inspect", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1 and "not a Maildir" in proc.stderr

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _extract, _inspect, _serve
+from . import _compose, _extract, _inspect, _serve
 
 __all__ = ["main"]
 
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _inspect.add_parser(sub)
     _extract.add_parser(sub)
+    _compose.add_parser(sub)
     _serve.add_parsers(sub)
     return parser
 

@@ -1,8 +1,24 @@
 """``mimekit inspect FILE [--json]``: show a message's tree.
 
-For each entity: its section number (as IMAP numbers them), MIME type,
-transfer encoding, charset, disposition and file name, its size on the wire
-and decoded, and its defects. Nothing in the file is changed.
+For each entity: its section number, MIME type, transfer encoding, charset,
+disposition and file name, its size on the wire and decoded, and its
+defects. Nothing in the file is changed. ``FILE`` may be one message, ``-``
+(standard input), an mbox file or a Maildir directory; for the last two each
+message is listed, with its key.
+
+The JSON form (``--json``) of one entity::
+
+    {"section": "root" | "1" | "1.2" | "2.m" ...,   # "m": the attached message
+     "type": "text/plain", "size": 1234,             # octets on the wire
+     "decoded_size": 1000,                           # leaves, unless --no-decode
+     "transfer_encoding": "base64", "charset": "utf-8", "disposition": "attachment",
+     "filename": "a.pdf", "content_id": "x@y",       # only when present
+     "headers": {"subject", "from", "to", "date", "message_id"},  # messages only
+     "defects": [{"kind", "offset", "detail"}],      # only when any
+     "parts": [...], "message": {...}}               # children
+
+For an mbox or a Maildir the output is a JSON list of
+``{"key": ..., "tree": <the above>}``.
 """
 
 from __future__ import annotations
@@ -11,6 +27,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, TextIO
 
 from ..tree import Message, Part, parse_file
@@ -22,22 +39,61 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser("inspect", help="show the MIME tree of a message file",
                        description="Show a message's MIME tree: types, sizes, file names, "
                        "charsets and defects.")
-    p.add_argument("file", help="the message file (.eml, one message); '-' reads stdin")
+    p.add_argument("file", help="a message file (.eml), '-' for stdin, an mbox file or a "
+                   "Maildir directory")
     p.add_argument("--json", action="store_true", help="print the tree as JSON")
     p.add_argument("--no-decode", action="store_true",
                    help="do not decode bodies (faster; no decoded sizes or body defects)")
     p.set_defaults(func=run)
 
 
+def _messages(path: str) -> Iterator[tuple[str | None, Message]]:
+    """The message(s) at ``path``: one file, stdin, an mbox, or a Maildir."""
+    if path == "-":
+        yield None, parse_file(sys.stdin.buffer)
+        return
+    from ..mailstore import Maildir, Mbox
+
+    target = Path(path)
+    if target.is_dir():
+        if not all((target / sub).is_dir() for sub in ("cur", "new", "tmp")):
+            raise OSError(f"{path} is a directory but not a Maildir (no cur/new/tmp)")
+        md = Maildir(target)
+        for name in md.keys():
+            yield name, md.get_message(name)
+        return
+    with open(target, "rb") as f:
+        head = f.read(5)
+    if head == b"From ":
+        mbox = Mbox(target, create=False)
+        for offset, msg in mbox.items():
+            yield str(offset), msg
+        return
+    yield None, parse_file(target)
+
+
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout  # looked up now, so redirection (and tests) work
-    src = sys.stdin.buffer if args.file == "-" else args.file
-    with parse_file(src) as msg:
-        tree = describe(msg, decode=not args.no_decode)
+    trees: list[dict[str, Any]] = []
+    single = True
+    for key, msg in _messages(args.file):
+        with msg:
+            tree = describe(msg, decode=not args.no_decode)
+        if key is None:
+            trees.append(tree)
+            continue
+        single = False
         if args.json:
-            json.dump(tree, out, indent=2, ensure_ascii=False)
-            out.write("\n")
+            trees.append({"key": key, "tree": tree})
         else:
+            out.write(f"== {key}\n")
+            for line in _render(tree):
+                out.write(line + "\n")
+    if args.json:
+        json.dump(trees[0] if single and trees else trees, out, indent=2, ensure_ascii=False)
+        out.write("\n")
+    elif single:
+        for tree in trees:
             for line in _render(tree):
                 out.write(line + "\n")
     return 0

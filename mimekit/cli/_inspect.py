@@ -59,7 +59,7 @@ def _messages(path: str) -> Iterator[tuple[str | None, Message]]:
         if not all((target / sub).is_dir() for sub in ("cur", "new", "tmp")):
             raise OSError(f"{path} is a directory but not a Maildir (no cur/new/tmp)")
         md = Maildir(target)
-        for name in md.keys():
+        for name in md:
             yield name, md.get_message(name)
         return
     with open(target, "rb") as f:

@@ -17,8 +17,7 @@ import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from ..tree import Limits, Message, parse
-from ..tree import parse_range
+from ..tree import Limits, Message, parse, parse_range
 from ._input import CHUNK, MessageInput, MessageLike
 from ._locking import FIRST_SLEEP, DotLock, backoff, lock_fd, unlock_fd
 from ._mboxrd import QuotingWriter, find_quoted, make_from_line, unquote

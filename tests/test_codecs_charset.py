@@ -141,7 +141,9 @@ def test_us_ascii_with_8bit_data() -> None:
 
 def test_undeclared_utf8_then_windows_1252() -> None:
     assert decode_bytes("naïve".encode(), None) == ("naïve", "utf-8", [])
-    assert decode_bytes(b"na\xefve", None) == ("naïve", "cp1252", [])
+    # Not UTF-8, no charset, too short for chardet: windows-1252, the
+    # documented reading of undeclared 8-bit text (no defect).
+    assert decode_bytes(b"na\xefve", None, offset=7) == ("naïve", "cp1252", [])
 
 
 def test_mostly_utf8_keeps_good_characters() -> None:
@@ -161,7 +163,12 @@ def test_declared_utf8_confirmed_by_data_wins_over_guessing() -> None:
 
 def test_chardet_on_long_undeclared_text() -> None:
     russian = "Привет, как дела? Это тестовое сообщение на русском языке. " * 3
-    assert decode_bytes(russian.encode("koi8-r"), None)[:2] == (russian, "koi8-r")
+    text, codec, defects = decode_bytes(russian.encode("koi8-r"), None)
+    assert (text, codec) == (russian, "koi8-r")
+    # The guess is a defect that names it (issue 3: "recorded as a defect
+    # that names the guess").
+    assert kinds(defects) == [(K.CHARSET_DECODE_ERROR, 0)]
+    assert "koi8-r (guessed by chardet)" in defects[0].detail
     japanese = "日本語のテキストです。これはテストメッセージです。" * 2
     text, codec, _ = decode_bytes(japanese.encode("shift_jis"), None)
     assert (text, codec) == (japanese, "cp932")
@@ -240,3 +247,51 @@ def test_decode_header_bytes_never_raises(raw: bytes) -> None:
 def test_decode_header_bytes_rejects_str() -> None:
     with pytest.raises(TypeError):
         decode_header_bytes("text")  # type: ignore[arg-type]
+
+
+def test_charset_order_declared_utf8_chardet_last_resort() -> None:
+    """get_text's order: declared (aliases) -> UTF-8 if valid -> chardet -> latin-1."""
+    greek = "Γεια σας, αυτό είναι ένα δοκιμαστικό μήνυμα για τον έλεγχο. " * 2  # noqa: RUF001
+    # 1. The declared charset, through the alias table.
+    assert decode_bytes(greek.encode("iso-8859-7"), "ISO_8859-7") == (greek, "iso8859-7", [])
+    assert decode_bytes(b"\x93q\x94", "latin1") == ("\u201cq\u201d", "cp1252", [])
+    # 2. No charset: UTF-8 when valid, without a defect (RFC 6532).
+    assert decode_bytes(greek.encode(), None) == (greek, "utf-8", [])
+    # 3. Else chardet, named in the defect; a failed declared charset too.
+    for declared in (None, "utf-8", "x-no-such-charset"):
+        text, codec, defects = decode_bytes(greek.encode("iso-8859-7"), declared)
+        assert (text, codec) == (greek, "iso8859-7"), declared
+        assert len(defects) == 1 and "iso8859-7 (guessed by chardet)" in defects[0].detail
+    # 4. Else windows-1252 (a latin-1 superset), named when a declared
+    # charset failed.
+    text, codec, defects = decode_bytes(b"caf\xe9", "utf-8")
+    assert (text, codec) == ("café", "cp1252")
+    assert defects[0].detail == "invalid utf-8 data; decoded as cp1252 (the last resort)"
+    text, codec, defects = decode_bytes(b"caf\xe9", "us-ascii")
+    assert (text, codec) == ("café", "cp1252")
+    assert defects[0].detail == "8-bit data declared us-ascii; decoded as cp1252 (the last resort)"
+
+
+def test_decode_header_bytes_charset_fallback() -> None:
+    """8-bit header bytes: UTF-8, else chardet on >= 16 8-bit bytes, else windows-1252."""
+    russian = "Привет, как дела? Это тестовое сообщение"
+    sink: list = []
+    assert decode_header_bytes(russian.encode("koi8-r"), defects=sink) == russian
+    assert kinds(sink) == [(K.CHARSET_DECODE_ERROR, 0)]
+    assert "koi8-r (guessed by chardet)" in sink[0].detail
+    japanese = "日本語の件名です。テストメッセージ"
+    assert decode_header_bytes(japanese.encode("shift_jis")) == japanese
+    # A short Western text: chardet is not asked (its guess would be noise).
+    sink = []
+    assert decode_header_bytes("Subject: Ça été".encode("latin-1"), defects=sink) == (
+        "Subject: Ça été"
+    )
+    assert [d.detail for d in sink] == ["8-bit header bytes are not UTF-8; decoded as cp1252"]
+    # A long Western text: chardet is not confident, windows-1252 stays.
+    german = "Größere Änderungen für Übermorgen: Bäume, Straßen, Öfen, Füße, Häuser"
+    assert decode_header_bytes(german.encode("latin-1")) == german
+    # ASCII and UTF-8: nothing to report.
+    sink = []
+    assert decode_header_bytes(b"plain", defects=sink) == "plain"
+    assert decode_header_bytes("Grüße".encode(), defects=sink) == "Grüße"
+    assert sink == []

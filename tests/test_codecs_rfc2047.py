@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import email
 import email.policy
 import json
@@ -113,8 +114,9 @@ CPYTHON_DIFFERENCES = [
     ),
     # "unknown-8bit" (RFC 1428): mimekit guesses, CPython replaces.
     ("=?unknown-8bit?q?caf=E9?=", "café", "caf\ufffd"),
-    # An unrecognised charset: mimekit keeps the word, CPython replaces.
-    ("=?x-bogus?q?caf=E9?=", "=?x-bogus?q?caf=E9?=", "caf\ufffd"),
+    # An unrecognised charset: mimekit guesses (windows-1252 for three 8-bit
+    # bytes), CPython replaces.
+    ("=?x-bogus?q?caf=E9?=", "café", "caf\ufffd"),
 ]
 
 
@@ -157,7 +159,7 @@ def test_base64_words(value: str, decoded: str) -> None:
 @pytest.mark.parametrize(
     ("value", "decoded", "defects"),
     [
-        ("=?x-bogus?q?a?= b", "=?x-bogus?q?a?= b", [(K.UNKNOWN_CHARSET, 0)]),
+        ("=?x-bogus?q?a?= b", "a b", [(K.UNKNOWN_CHARSET, 0)]),
         ("x =?utf-8?b?!!!!?=", "x =?utf-8?b?!!!!?=", [(K.INVALID_ENCODED_WORD, 2)]),
         ("x =?utf-8?q?caf=C3=A9é?=", "x =?utf-8?q?caf=C3=A9é?=", [(K.INVALID_ENCODED_WORD, 2)]),
         ("ab =?utf-8?q?100=?=", "ab 100=", [(K.INVALID_ENCODED_WORD, 3)]),
@@ -172,7 +174,7 @@ def test_base64_words(value: str, decoded: str) -> None:
         ("=?utf-8?x?not a word?=", "=?utf-8?x?not a word?=", []),
         (
             "=?utf-8?q?a?= =?x-bogus?q?b?= =?utf-8?q?c?=",
-            "a =?x-bogus?q?b?= c",
+            "abc",
             [(K.UNKNOWN_CHARSET, 14)],
         ),
     ],
@@ -309,3 +311,27 @@ def test_q_or_b_whichever_is_shorter() -> None:
 )
 def test_needs_encoding(text: str, needed: bool) -> None:
     assert needs_encoding(text) is needed
+
+
+def test_unknown_charset_is_decoded_best_effort() -> None:
+    """RFC 2047 words in an unknown charset: decoded, with a defect naming it."""
+    # Valid UTF-8 bytes: UTF-8, whatever the label says.
+    text, defects = decode_encoded_words("=?x-bogus?b?w6k=?= =?x-bogus?b?4oKs?=")
+    assert text == "é€"  # same unknown label: one run, bytes joined first
+    assert [(d.kind, d.offset) for d in defects] == [(K.UNKNOWN_CHARSET, 0)]
+    assert "'x-bogus'" in defects[0].detail and "utf-8" in defects[0].detail
+    # Short non-UTF-8 data: windows-1252 (chardet is noise on 3 bytes).
+    text, defects = decode_encoded_words("=?x-bogus-latin?q?Caf=E9_cr=E8me?=")
+    assert text == "Café crème" and "cp1252" in defects[0].detail
+    # Enough 8-bit data for chardet: its guess, named in the defect.
+    russian = "Привет, как дела? Это тестовое сообщение на русском языке."
+    word = "=?x-cyrillic-bogus?b?" + base64.b64encode(russian.encode("koi8-r")).decode() + "?="
+    text, defects = decode_encoded_words(word)
+    assert text == russian
+    assert [d.kind for d in defects] == [K.UNKNOWN_CHARSET]
+    assert "'x-cyrillic-bogus'" in defects[0].detail and "koi8-r" in defects[0].detail
+    # Two different unknown labels are not joined into one byte string.
+    text, _ = decode_encoded_words("=?x-a?b?w6k=?= =?x-b?q?=E9?=")
+    assert text == "éé"
+    # The word is still one: the whitespace to the next word is dropped.
+    assert decode_encoded_words("=?x-a?q?a?= =?utf-8?q?b?=")[0] == "ab"

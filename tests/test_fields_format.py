@@ -55,8 +55,10 @@ def test_never_encoded_words_in_addr_spec() -> None:
     with pytest.raises(ValueError):
         format_field("To", "jörg@x.de")
     assert format_field("To", "jörg@x.de", utf8=True) == "jörg@x.de"
-    # IDN domain: A-labels without utf8, U-labels with it.
+    # IDN domain: A-labels without utf8, U-labels with it. A str that cannot
+    # be written as it is gets the canonical form of its value.
     assert format_field("To", "j@müller.de") == "j@xn--mller-kva.de"
+    assert format_field("To", parse_address_list("j@müller.de")[0]) == "j@xn--mller-kva.de"
     assert format_field("To", "j@müller.de", utf8=True) == "j@müller.de"
     out = Mailbox("Ünïcode", local_part="john doe", domain="x.y").format()
     assert out.endswith('<"john doe"@x.y>') and "=?" in out.split("<")[0]
@@ -88,6 +90,9 @@ def test_unparseable_address_str_raises() -> None:
 def test_path_and_sender() -> None:
     assert format_field("Return-Path", AddressList()) == "<>"
     assert format_field("Return-Path", "Bounce <b@x.y>") == "<b@x.y>"
+    assert format_field("Return-Path", "b@x.y") == "<b@x.y>"  # the bare address
+    assert format_field("Return-Path", "<>") == "<>"
+    assert format_field("Return-Path", "<b@x.y>") == "<b@x.y>"
     assert format_field("Sender", "S <s@x.y>") == "S <s@x.y>"
     with pytest.raises(ValueError):
         format_field("Sender", "a@x.y, b@x.y")
@@ -165,7 +170,12 @@ def test_unstructured_round_trip_examples(value: str) -> None:
 def test_structured_values() -> None:
     dt = datetime(2003, 7, 1, 10, 52, 37, tzinfo=timezone(timedelta(hours=2)))
     assert format_field("Date", dt) == "Tue, 01 Jul 2003 10:52:37 +0200"
-    assert format_field("Date", "1 jul 2003 10:52:37 +0200") == "Tue, 01 Jul 2003 10:52:37 +0200"
+    # A str is written as given once it is known to be a valid date...
+    assert format_field("Date", "1 jul 2003 10:52:37 +0200") == "1 jul 2003 10:52:37 +0200"
+    # ...and a datetime is the way to get the canonical form.
+    for bad in ["Tue, 01 Jul 2003 10:52:37", "Tue, 01 Jul 2003 10:52:37 +0200 junk", " x"]:
+        with pytest.raises(ValueError):
+            format_field("Date", bad)
     with pytest.raises(ValueError):
         format_field("Date", datetime(2003, 7, 1))
     with pytest.raises(ValueError):
@@ -180,7 +190,7 @@ def test_structured_values() -> None:
     assert format_field("Content-Type", ContentType("text/plain", charset="utf-8")) == (
         "text/plain; charset=utf-8"
     )
-    assert format_field("Content-Transfer-Encoding", "Base64") == "base64"
+    assert format_field("Content-Transfer-Encoding", "Base64") == "Base64"
     assert format_field("MIME-Version", "1.0") == "1.0"
     assert format_field("List-Unsubscribe", ["https://x.y/u?a=1", "mailto:u@x.y"]) == (
         "<https://x.y/u?a=1>, <mailto:u@x.y>"

@@ -231,7 +231,11 @@ def test_rfc2231_output_shape() -> None:
 
 def test_format_field_content_type_from_str() -> None:
     assert (
-        format_field("Content-Type", 'TEXT/Plain; charset="utf-8"') == "text/plain; charset=utf-8"
+        format_field("Content-Type", 'TEXT/Plain; charset="utf-8"') == 'TEXT/Plain; charset="utf-8"'
+    )
+    assert (
+        format_field("Content-Type", parse_content_type('TEXT/Plain; charset="utf-8"')[0])
+        == "text/plain; charset=utf-8"
     )
     with pytest.raises(ValueError):
         format_field("Content-Type", "not a type")

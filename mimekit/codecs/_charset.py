@@ -292,32 +292,34 @@ def _mostly_decodes(data: bytes, codec: str) -> str | None:
     return text if good and bad <= 2 * good else None
 
 
-def _guess(data: bytes, tried: str | None) -> tuple[str, str, bool]:
-    """Guess the charset of 8-bit ``data``; return (text, codec, damaged).
+def _guess(data: bytes, tried: str | None) -> tuple[str, str, str]:
+    """Guess the charset of 8-bit ``data``; return ``(text, codec, how)``.
 
     Order: UTF-8 if it decodes strictly (8-bit data that is valid UTF-8 is
     almost never anything else); the failed declared codec, then UTF-8, if they
-    *mostly* decode; chardet when it is confident on enough data; finally
-    windows-1252, which cannot fail. ``damaged`` is True when replacement
-    characters were used.
+    *mostly* decode (with U+FFFD for the bad bytes); chardet when it is
+    confident on enough data; finally windows-1252, which cannot fail.
+    ``how`` names the choice for a defect: ``"utf-8"``, ``"utf-8 with
+    replacement characters"``, ``"koi8-r (guessed by chardet)"``,
+    ``"cp1252 (the last resort)"``.
     """
     if tried != "utf-8":
         try:
-            return data.decode("utf-8"), "utf-8", False
+            return data.decode("utf-8"), "utf-8", "utf-8"
         except UnicodeDecodeError:
             pass
     for codec in dict.fromkeys((tried, "utf-8")):
         if codec is not None and codec not in _C1_FILLED:
             text = _mostly_decodes(data, codec)
             if text is not None:
-                return text, codec, True
+                return text, codec, f"{codec} with replacement characters"
     guessed = _chardet_guess(data)
     if guessed is not None and guessed != tried:
         try:
-            return _strict_decode(data, guessed), guessed, False
+            return _strict_decode(data, guessed), guessed, f"{guessed} (guessed by chardet)"
         except UnicodeDecodeError:
             pass
-    return _strict_decode(data, "cp1252"), "cp1252", False
+    return _strict_decode(data, "cp1252"), "cp1252", "cp1252 (the last resort)"
 
 
 def _chardet_guess(data: bytes) -> str | None:
@@ -362,6 +364,19 @@ def decode_bytes(
        non-ASCII character, at most two damaged characters per good one);
        then chardet, when it reports at least 0.3 confidence on at least 16
        8-bit bytes; else windows-1252 (WHATWG variant, which cannot fail).
+       windows-1252 stands for the "latin-1" last resort: it decodes every
+       byte latin-1 decodes to a printable character the same way, and reads
+       0x80-0x9F as the typographic characters senders meant instead of C1
+       controls.
+
+    The defects of step 3 end with the choice made, for example ``"invalid
+    utf-8 data; decoded as koi8-r (guessed by chardet)"`` or ``"...;
+    decoded as cp1252 (the last resort)"``. With no charset declared, a
+    chardet guess is recorded as a ``CHARSET_DECODE_ERROR`` at the first
+    8-bit byte that names the guess (RFC 2045 section 5.2's default us-ascii
+    cannot hold 8-bit data); undeclared valid UTF-8 (RFC 6532) and the
+    windows-1252 last resort for undeclared short or Western text are the
+    documented readings and give no defect.
 
     The "confirmed with replacement" step keeps a UTF-8 text with a few stray
     bytes as UTF-8 (with U+FFFD where the bytes are bad, as CPython's
@@ -389,37 +404,47 @@ def decode_bytes(
     data = bytes(data)
     defects: list[Defect] = []
     codec = lookup_charset(charset) if charset is not None else None
+    # The defect to report if the text has to be guessed: (kind, offset,
+    # why); its detail gets the guess appended.
+    problem: tuple[DefectKind, int, str] | None = None
     if charset is not None and codec is None:
-        defects.append(
-            Defect(
-                kind=DefectKind.UNKNOWN_CHARSET,
-                offset=offset,
-                detail=f"unknown charset {charset.strip()[:64]!r}; guessing",
-            )
+        problem = (
+            DefectKind.UNKNOWN_CHARSET,
+            offset,
+            f"unknown charset {charset.strip()[:64]!r}",
         )
     if data.isascii() and (codec is None or _ascii_compatible(codec)):
+        if problem is not None:
+            defects.append(Defect(kind=problem[0], offset=problem[1], detail=problem[2]))
         return data.decode("ascii"), codec or "ascii", defects
     if codec is not None and codec != "ascii":
         try:
             return _strict_decode(data, codec), codec, defects
         except UnicodeDecodeError as exc:
-            defects.append(
-                Defect(
-                    kind=DefectKind.CHARSET_DECODE_ERROR,
-                    offset=offset + exc.start,
-                    detail=f"invalid {codec} data; guessing the charset",
-                )
+            problem = (
+                DefectKind.CHARSET_DECODE_ERROR,
+                offset + exc.start,
+                f"invalid {codec} data",
             )
     elif codec == "ascii":
         first = len(data) - len(data.lstrip(_ASCII_BYTES))
-        defects.append(
-            Defect(
-                kind=DefectKind.CHARSET_DECODE_ERROR,
-                offset=offset + first,
-                detail="8-bit data declared us-ascii; guessing the charset",
-            )
+        problem = (DefectKind.CHARSET_DECODE_ERROR, offset + first, "8-bit data declared us-ascii")
+    text, used, how = _guess(data, None if codec == "ascii" else codec)
+    if problem is None and how.endswith("(guessed by chardet)"):
+        # No charset declared and not UTF-8 (RFC 2045 section 5.2's default
+        # us-ascii cannot hold 8-bit data): chardet's guess is recorded. The
+        # windows-1252 last resort is not: it is the documented reading of
+        # undeclared 8-bit text, also for parts that have no header to
+        # declare a charset in (uuencoded and yEnc files).
+        first = len(data) - len(data.lstrip(_ASCII_BYTES))
+        problem = (
+            DefectKind.CHARSET_DECODE_ERROR,
+            offset + first,
+            "8-bit data, no charset declared",
         )
-    text, used, _damaged = _guess(data, None if codec == "ascii" else codec)
+    if problem is not None:
+        kind, where, why = problem
+        defects.append(Defect(kind=kind, offset=where, detail=f"{why}; decoded as {how}"))
     return text, used, defects
 
 
@@ -443,16 +468,17 @@ def decode_with_charset(data: bytes, codec: str | None) -> tuple[str, str, int]:
         if data.isascii():
             return data.decode("ascii"), "ascii", -1
         error = 0
-    text, used, _damaged = _guess(data, codec)
+    text, used, _how = _guess(data, codec)
     return text, used, error
 
 
-def decode_header_bytes(raw: bytes | bytearray | memoryview) -> str:
+def decode_header_bytes(
+    raw: bytes | bytearray | memoryview, defects: list[Defect] | None = None
+) -> str:
     """Decode raw header octets to ``str``; never raises on input.
 
     RFC 5322 headers are ASCII; RFC 6532 allows UTF-8. Anything else is
-    legacy 8-bit junk, which in practice is mostly latin-1/windows-1252 typed
-    by a user of a Western mail client, so:
+    legacy 8-bit text in an undeclared charset, so:
 
     * pure ASCII takes a fast path;
     * valid UTF-8 is decoded as UTF-8 (RFC 6532 section 3);
@@ -460,11 +486,26 @@ def decode_header_bytes(raw: bytes | bytearray | memoryview) -> str:
       invalid bytes (a UTF-8 header with a few stray latin-1 bytes, as when a
       list server prepends a latin-1 tag), valid UTF-8 sequences are kept and
       only the invalid bytes decode as windows-1252;
+    * otherwise, with at least 16 8-bit bytes, chardet's guess when it is at
+      least 0.3 confident (Cyrillic, Greek, CJK legacy charsets: KOI8-R,
+      windows-1251, Shift_JIS, GB18030...);
     * else the whole value decodes as windows-1252 (WHATWG variant: the
-      five undefined bytes become C1 controls, so it cannot fail).
+      five undefined bytes become C1 controls, so it cannot fail). Below 16
+      8-bit bytes chardet is noise: on a short Western subject it reports
+      a low-confidence guess (cp437, MacCyrillic) that is wrong more often
+      than windows-1252, which is what such bytes almost always are.
+
+    The ASCII and UTF-8 paths cost one ``isascii`` or one ``decode`` call:
+    this runs for every header of every message read. (For the same reason
+    ``defects`` is not keyword-only: CPython calls a function with
+    keyword-only defaults measurably slower.)
 
     Args:
         raw: Header octets (name, value or whole field; folding is kept).
+        defects: If given, a ``CHARSET_DECODE_ERROR`` defect is appended
+            when the bytes were not ASCII or UTF-8; its detail names the
+            charset used (``"koi8-r (guessed by chardet)"``), its offset is
+            the index in ``raw`` of the first byte that is not UTF-8.
 
     Returns:
         The text. ``str`` never contains surrogates.
@@ -472,22 +513,50 @@ def decode_header_bytes(raw: bytes | bytearray | memoryview) -> str:
     Raises:
         TypeError: ``raw`` is not bytes-like.
     """
-    if not isinstance(raw, bytes | bytearray | memoryview):
-        raise TypeError(f"raw must be bytes, not {type(raw).__name__}")
-    raw = bytes(raw)
+    if type(raw) is not bytes:
+        if not isinstance(raw, bytes | bytearray | memoryview):
+            raise TypeError(f"raw must be bytes, not {type(raw).__name__}")
+        raw = bytes(raw)
     if raw.isascii():
         return raw.decode("ascii")
     try:
         return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    text, how = _decode_8bit_header(raw)
+    if defects is not None:
+        defects.append(
+            Defect(
+                kind=DefectKind.CHARSET_DECODE_ERROR,
+                offset=first_bad,
+                detail=f"8-bit header bytes are not UTF-8; decoded as {how}",
+            )
+        )
+    return text
+
+
+def _decode_8bit_header(raw: bytes) -> tuple[str, str]:
+    """Decode non-UTF-8 header octets; return ``(text, how)`` (see above)."""
     replaced = raw.decode("utf-8", "replace")
     bad = replaced.count("\ufffd") - raw.count(b"\xef\xbf\xbd")
     good = len(replaced) - len(replaced.encode("ascii", "ignore")) - bad
-    if good <= bad:
-        return _strict_decode(raw, "cp1252")
-    # Mixed: at most ``bad`` (< good <= len/2) round trips, each decoding only
-    # the stretch up to the next error, so the total work stays linear.
+    if good > bad:
+        return _mixed_utf8(raw), "utf-8, stray bytes as cp1252"
+    guessed = _chardet_guess(raw)
+    if guessed is not None:
+        try:
+            return _strict_decode(raw, guessed), f"{guessed} (guessed by chardet)"
+        except UnicodeDecodeError:
+            pass
+    return _strict_decode(raw, "cp1252"), "cp1252"
+
+
+def _mixed_utf8(raw: bytes) -> str:
+    """UTF-8 with a few invalid bytes: those decode as windows-1252.
+
+    At most ``bad`` (< good <= len/2) round trips, each decoding only the
+    stretch up to the next error, so the total work stays linear.
+    """
     parts: list[str] = []
     view = memoryview(raw)
     pos = 0

@@ -29,8 +29,14 @@ and stalwart mail-parser are, because real mail breaks every rule:
   ``=`` (that ends the word, so ``?=`` itself cannot be encoded text). A line
   break inside an encoded word (a folder that split a long word) is removed
   together with the whitespace after it, whereas other whitespace is text.
-* Unknown or unusable words stay as they are (with a defect), and then count
-  as plain text: the whitespace around them is kept.
+* Invalid words (non-ASCII or bad base64 text) stay as they are (with a
+  defect), and then count as plain text: the whitespace around them is kept.
+  A word whose charset is unknown is still decoded, best effort (UTF-8 when
+  the bytes are valid UTF-8, else the guess of
+  :func:`~mimekit.codecs.decode_bytes`: chardet on enough 8-bit data, else
+  windows-1252), with an ``UNKNOWN_CHARSET`` defect naming the label and
+  the guess: its text is almost always readable, and keeping
+  ``=?x-mac-thai?q?...?=`` literally helps no reader.
 * The charset token may contain especials such as ``.`` (``ANSI_X3.4-1968``);
   only ``?``, ``=`` and whitespace end it, and it is at most 75 characters.
 * A word whose encoded text contains the start of another valid encoded word
@@ -76,7 +82,9 @@ class _Word:
 
     start: int
     end: int
-    key: str  # run key: codec name, or "" for a guess-the-charset label
+    # Run key: the codec name; "" for a label that means "unknown"; "?" and
+    # the lower-cased label for an unrecognised one.
+    key: str
     codec: str | None
     # Q words: decoded bytes. B words: (base64 text without padding, padded?).
     payload: bytes | tuple[str, bool]
@@ -99,13 +107,17 @@ def decode_encoded_words(text: str, *, max_words: int = 1000) -> tuple[str, list
     * Adjacent words in the same charset are concatenated as bytes before the
       charset decoding, so a multi-byte character split across two words
       decodes correctly.
-    * A word with an unrecognised charset, non-ASCII or invalid base64 text is
-      kept literally with an ``INVALID_ENCODED_WORD`` or ``UNKNOWN_CHARSET``
-      defect. A charset label that means "unknown" on purpose
-      (``unknown-8bit``, ``x-unknown``) is decoded by guessing, with an
-      ``UNKNOWN_CHARSET`` defect. Bytes that the named charset cannot decode
-      are guessed as :func:`~mimekit.codecs.decode_bytes` does, with a
-      ``CHARSET_DECODE_ERROR`` defect.
+    * A word with non-ASCII or invalid base64 text is kept literally with an
+      ``INVALID_ENCODED_WORD`` defect.
+    * A word with an unrecognised charset label is decoded best effort:
+      UTF-8 if the bytes are valid UTF-8, else the charset guess of
+      :func:`~mimekit.codecs.decode_bytes` (chardet when there are at least
+      16 8-bit bytes, else windows-1252), with an ``UNKNOWN_CHARSET`` defect
+      that names the label and the codec used. Adjacent words with the same
+      unknown label are joined first, like any same-charset run. A label that
+      means "unknown" on purpose (``unknown-8bit``, ``x-unknown``) is guessed
+      the same way. Bytes that a known charset cannot decode are guessed
+      too, with a ``CHARSET_DECODE_ERROR`` defect.
     * After ``max_words`` words the rest of the text is left undecoded with a
       ``TOO_MANY_ENCODED_WORDS`` defect.
 
@@ -230,23 +242,21 @@ def _make_word(
     label = prefix.group(1).split("*", 1)[0]
     encoding = prefix.group(2).upper()
     codec = lookup_charset(label) if label else None
+    key = codec or ""
     if codec is None:
-        if not label or not is_placeholder_charset(label):
+        if label and is_placeholder_charset(label):
             defects.append(
                 Defect(
                     kind=DefectKind.UNKNOWN_CHARSET,
                     offset=start,
-                    detail=f"encoded word with unknown charset {label[:64]!r} kept as is",
+                    detail=f"encoded word charset {label!r} means unknown; guessing",
                 )
             )
-            return None
-        defects.append(
-            Defect(
-                kind=DefectKind.UNKNOWN_CHARSET,
-                offset=start,
-                detail=f"encoded word charset {label!r} means unknown; guessing",
-            )
-        )
+        else:
+            # An unrecognised label: the bytes are still decoded (UTF-8 if
+            # valid, else guessed); _flush_run reports it, naming the guess.
+            # Words with the same unknown label form their own runs.
+            key = "?" + label.lower()
     encoded = text[prefix.end() : end - 2]
     if "\n" in encoded or "\r" in encoded:
         encoded = _FOLD.sub("", encoded)
@@ -259,7 +269,6 @@ def _make_word(
             )
         )
         return None
-    key = codec or ""
     if encoding == "Q":
         return _Word(start, end, key, codec, _decode_q(encoded, start, defects))
     b64 = "".join(encoded.split())  # whitespace inside B text is noise
@@ -363,7 +372,15 @@ def _flush_run(run: list[_Word], defects: list[Defect]) -> str:
         out.append(_finish_b64(carry, run[-1].start, defects))
     data = b"".join(out)
     text, used, error = decode_with_charset(data, first.codec)
-    if error >= 0 and first.codec is not None:
+    if first.key.startswith("?"):
+        defects.append(
+            Defect(
+                kind=DefectKind.UNKNOWN_CHARSET,
+                offset=first.start,
+                detail=f"unknown charset {first.key[1:65]!r} in encoded words; decoded as {used}",
+            )
+        )
+    elif error >= 0 and first.codec is not None:
         defects.append(
             Defect(
                 kind=DefectKind.CHARSET_DECODE_ERROR,

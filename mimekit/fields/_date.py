@@ -32,7 +32,8 @@ Decisions (each reading gives a defect unless marked *legal*):
   ``+0000``: the datetime's tzinfo is :data:`UNKNOWN_TZ`, equal in offset to
   UTC but named ``"-0000"``, and :func:`format_date` writes ``-0000`` again.
 * Lenient shapes: lower case and full month/day names, a missing weekday or
-  comma (*legal*), missing seconds (*legal*), comments anywhere (*legal*),
+  comma (*legal*), missing seconds (*legal*), fractional seconds (dropped),
+  comments anywhere (*legal*),
   a numeric month (``20 11 79``), asctime order (``Jul 1 10:52:37 2003``),
   text before a ``;`` (a Received field), trailing junk.
 * An impossible date (30 February, hour 25, year 0 or 99999, zone ``+9999``)
@@ -160,10 +161,10 @@ def _tz(minutes: int) -> timezone:
 # optional trailing "(PDT)"-style comment. A match that names an impossible
 # date or a wrong weekday falls through to the full parser (for its defects).
 _FAST = re.compile(
-    r"[ \t]*(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun), ?)?([0-9]{1,2}) "
-    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([0-9]{4}) "
-    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? ([+-])([0-9]{2})([0-9]{2})"
-    r"(?: \([A-Za-z0-9 +\-:.]*\))?[ \t]*\Z"
+    r"[ \t]*(?:(Mon|Tue|Wed|Thu|Fri|Sat|Sun),[ \t]*)?([0-9]{1,2})[ \t]+"
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[ \t]+([0-9]{4})[ \t]+"
+    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?[ \t]+([+-])([0-9]{2})([0-9]{2})"
+    r"(?:[ \t]+\([A-Za-z0-9 +\-:.]*\))?[ \t]*\Z"
 )
 _FAST_MONTHS: Final = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
 _FAST_DAYS: Final = {d: i for i, d in enumerate(_DAY_NAMES)}
@@ -244,6 +245,11 @@ def parse_date_slow(text: str) -> tuple[datetime | None, list[Defect]]:
         return bad("no time of day")
     date_part = [tok for tok in toks[i:t] if tok[0] != 5]
     after = toks[t + 1 :]
+    if len(after) > 1 and after[0] == (6, ".") and after[1][0] == 3:
+        # "07:53:55.516": fractional seconds (SendGrid, some Java mailers);
+        # RFC 5322 has no syntax for them.
+        del after[:2]
+        defects.append(Defect(kind=_INVALID, offset=0, detail="fractional seconds ignored"))
 
     # --- day, month, year -------------------------------------------------
     nums = [v for kind, v in date_part if kind == 3]

@@ -32,6 +32,9 @@ __all__ = [
     "format_phrase",
     "format_unstructured",
     "longest_run",
+    "phrase_words",
+    "run_too_long",
+    "unsafe_pattern",
 ]
 
 #: Longest run of non-space characters (octets in UTF-8 mode) a formatted
@@ -84,6 +87,16 @@ def longest_run(value: str) -> int:
     return max(len(part) for part in value.split(" "))
 
 
+def unsafe_pattern(utf8: bool) -> re.Pattern[str]:
+    """The characters never written raw (in UTF-8 mode, or in 7-bit mode)."""
+    return _UNSAFE_UTF8 if utf8 else _UNSAFE_ASCII
+
+
+def run_too_long(word: str, utf8: bool) -> bool:
+    """Whether ``word`` (no spaces) is too long to fit on a folded line."""
+    return _run_too_long(word, utf8)
+
+
 def _run_too_long(word: str, utf8: bool) -> bool:
     if len(word) > MAX_RUN:
         return True
@@ -112,6 +125,11 @@ def _b_words(text: str) -> list[str]:
     if chunk or not words:
         words.append("=?utf-8?b?" + base64.b64encode("".join(chunk).encode()).decode() + "?=")
     return words
+
+
+def phrase_words(text: str) -> str:
+    """``text`` as space-separated encoded words valid in a phrase or comment."""
+    return _phrase_words(text)
 
 
 def _phrase_words(text: str) -> str:

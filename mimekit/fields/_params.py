@@ -55,7 +55,7 @@ from urllib.parse import quote as _pct_quote
 from urllib.parse import unquote_to_bytes
 
 from .._defects import Defect, DefectKind
-from ..codecs import decode_bytes, decode_encoded_words, lookup_charset
+from ..codecs import decode_bytes, decode_encoded_words
 from ._encode import MAX_RUN, check_injection
 from ._lexer import quote_string, scan_comment, unquote_pairs
 
@@ -418,14 +418,8 @@ def _assemble(
             else:
                 charset, lang = m.group(1), m.group(2)
                 value = value[m.end() :]
-                if charset and lookup_charset(charset) is None:
-                    defects.append(
-                        Defect(
-                            kind=DefectKind.UNKNOWN_CHARSET,
-                            offset=first_offset,
-                            detail=f"unknown charset {charset[:40]!r}",
-                        )
-                    )
+                # An unknown charset is reported by decode_bytes in flush(),
+                # with the charset it used instead.
         elif charset and value[: len(charset) + 1].lower() == charset.lower() + "'":
             # Some mailers repeat "charset'" (and "lang'") on every section.
             defects.append(

@@ -17,6 +17,7 @@ Content-Transfer-Encoding     ``token``               ``str`` (lower-cased)
 MIME-Version                  ``mime-version``        ``str`` (``"1.0"``)
 List-Help ... List-Archive    ``url-list``            ``list[str]``
 Keywords                      ``phrase-list``         ``list[str]``
+Received                      ``received``            :class:`Received`
 anything else                 ``unstructured``        ``str``
 ============================  ======================  ==========================
 
@@ -49,6 +50,7 @@ from ._content_type import (
 )
 from ._date import format_date, parse_date
 from ._encode import check_injection, format_unstructured, longest_run
+from ._exact import exact_text
 from ._lexer import strip_comments
 from ._lists import format_keywords, format_url_list, parse_keywords, parse_url_list
 from ._msgid import (
@@ -58,6 +60,7 @@ from ._msgid import (
     parse_message_id_list,
 )
 from ._params import is_token
+from ._received import Received, parse_received
 
 __all__ = ["field_kind", "format_field", "parse_field", "parse_unstructured"]
 
@@ -109,6 +112,7 @@ _KINDS: Final[dict[str, str]] = {
         "url-list",
     ),
     "keywords": "phrase-list",
+    "received": "received",
 }
 
 _MIME_VERSION = re.compile(r"[0-9]{1,9}\.[0-9]{1,9}")
@@ -205,6 +209,7 @@ _PARSERS: Final[dict[str, Callable[[str], tuple[Any, list[Defect]]]]] = {
     "mime-version": _parse_mime_version,
     "url-list": parse_url_list,
     "phrase-list": parse_keywords,
+    "received": parse_received,
     "unstructured": parse_unstructured,
 }
 _PARSER_BY_NAME: Final = {name: _PARSERS[kind] for name, kind in _KINDS.items()}
@@ -268,7 +273,102 @@ def _str_list(value: object, parse: Callable[[str], tuple[list[str], list[Defect
     raise TypeError(f"expected str or a list of str, not {type(value).__name__}")
 
 
+def _exact(name: str, kind: str, value: str, parsed: object, utf8: bool) -> str:
+    """Write a valid ``str`` value so that it reads back as itself (see _exact),
+    or, when no wire form does, write the value it means in canonical form."""
+    try:
+        return exact_text(
+            name,
+            value,
+            parsed,
+            _PARSERS[kind],
+            utf8=utf8,
+            encodable=kind in ("address", "mailbox", "path", "phrase-list"),
+        )
+    except ValueError:
+        if kind in ("token", "mime-version"):
+            raise
+        # '"Jörg Müller" <j@x.de>' cannot keep its quotes in 7-bit form (no
+        # encoded word inside a quoted string): refusing it would make the
+        # most common way of writing an address fail, so the mailboxes (the
+        # date, the parameters...) are written canonically instead. The text
+        # then reads back with different quoting or spacing, the value the same.
+        return _format(kind, name, parsed, utf8)
+
+
+def _format_str(kind: str, name: str, value: str, utf8: bool) -> str | None:
+    """Format a ``str`` given for a structured field; None: not handled here.
+
+    A str is the text the caller wants: checked to be a valid value, then
+    written exactly (:func:`exact_text`). A value without the angle brackets
+    its syntax needs (a bare message identifier, Return-Path address or
+    List-* URL) is the typed value instead, as ``Header.value`` returns it,
+    and is written ``<value>``.
+    """
+    check_injection(value)
+    bare = "<" not in value
+    if kind in ("address", "mailbox", "path"):
+        if kind == "path" and _NULL_PATH.match(value) is not None:
+            return _exact(name, kind, value, make_address_list([]), utf8)
+        addrs = _addresses_from(value)
+        if kind == "path" and (not value.strip(" \t").startswith("<") or len(addrs) > 1):
+            return None  # an address for Return-Path: written "<addr>"
+        if kind == "mailbox" and (len(addrs) != 1 or not isinstance(addrs[0], Mailbox)):
+            raise ValueError(f"{name} takes exactly one mailbox")
+        if not addrs and name.lower() not in ("bcc", "resent-bcc"):
+            raise ValueError(f"{name} needs at least one address")
+        return _exact(name, kind, value, addrs, utf8)
+    if kind == "date":
+        dt, defects = parse_date(value)
+        if dt is None or any(d.kind is DefectKind.INVALID_DATE for d in defects):
+            detail = defects[0].detail if defects else "no date"
+            raise ValueError(f"not a valid date: {value!r} ({detail}); pass a datetime")
+        return _exact(name, kind, value, dt, utf8)
+    if kind == "message-id":
+        if bare:
+            return None  # the identifier itself: "<id>"
+        ident, defects = parse_message_id(value)
+        if ident is None or defects:
+            detail = defects[0].detail if defects else "no identifier"
+            raise ValueError(f"not a valid message identifier: {value!r} ({detail})")
+        format_message_id(ident, utf8=utf8)  # the same limits as a typed value
+        return _exact(name, kind, value, ident, utf8)
+    if kind == "message-id-list":
+        ids = _str_list(value, parse_message_id_list)
+        format_message_id_list(ids, utf8=utf8)
+        return _exact(name, kind, value, ids, utf8)
+    if kind in ("content-type", "content-disposition"):
+        parser = parse_content_type if kind == "content-type" else parse_content_disposition
+        parsed, defects = parser(value)
+        if defects:
+            raise ValueError(f"invalid {name}: {value!r} ({defects[0].detail})")
+        return _exact(name, kind, value, parsed, utf8)
+    if kind in ("token", "mime-version"):
+        v = value.strip(" \t")
+        ok = is_token(v) if kind == "token" else _MIME_VERSION.fullmatch(v) is not None
+        if not ok:
+            raise ValueError(f"invalid {name}: {value!r}")
+        return _exact(name, kind, value, v, utf8)
+    if kind == "url-list":
+        if bare and value.strip(" \t") != "NO":
+            return None  # one URL: "<url>"
+        urls = _str_list(value, parse_url_list)
+        format_url_list(urls)
+        return _exact(name, kind, value, urls, utf8)
+    if kind == "phrase-list":
+        return _exact(name, kind, value, _str_list(value, parse_keywords), utf8)
+    if kind == "received":
+        # Any text: trace fields are written by MTAs, the API only copies
+        # them; written like unstructured text so that it reads back.
+        return format_unstructured(value, utf8=utf8)
+    return None
+
+
 def _format(kind: str, name: str, value: object, utf8: bool) -> str:
+    if isinstance(value, str) and kind != "unstructured":
+        out = _format_str(kind, name, value, utf8)
+        if out is not None:
+            return out
     if kind in ("address", "mailbox", "path"):
         addrs = _addresses_from(value)
         if kind == "path":
@@ -284,49 +384,31 @@ def _format(kind: str, name: str, value: object, utf8: bool) -> str:
             raise ValueError(f"{name} needs at least one address")
         return addrs.format(utf8=utf8)
     if kind == "date":
-        if isinstance(value, str):
-            check_injection(value)
-            dt, _defects = parse_date(value)
-            if dt is None:
-                raise ValueError(f"not a valid date: {value!r}")
-            value = dt
         if not isinstance(value, datetime):
             raise TypeError(f"{name} takes a datetime, not {type(value).__name__}")
         return format_date(value)
     if kind == "message-id":
         if not isinstance(value, str):
             raise TypeError(f"{name} takes a str, not {type(value).__name__}")
-        check_injection(value)
         return format_message_id(value, utf8=utf8)
     if kind == "message-id-list":
         return format_message_id_list(_str_list(value, parse_message_id_list), utf8=utf8)
     if kind in ("content-type", "content-disposition"):
-        if isinstance(value, str):
-            check_injection(value)
-            parser = parse_content_type if kind == "content-type" else parse_content_disposition
-            parsed, defects = parser(value)
-            if defects:
-                raise ValueError(f"invalid {name}: {value!r} ({defects[0].detail})")
-            value = parsed
         if not isinstance(value, (ContentType, ContentDisposition)):
             raise TypeError(f"cannot write {type(value).__name__} as {name}")
         return value.format(utf8=utf8)
     if kind in ("token", "mime-version"):
-        if not isinstance(value, str):
-            raise TypeError(f"{name} takes a str, not {type(value).__name__}")
-        check_injection(value)
-        v = value.strip(" \t")
-        ok = is_token(v) if kind == "token" else _MIME_VERSION.fullmatch(v) is not None
-        if not ok:
-            raise ValueError(f"invalid {name}: {value!r}")
-        return v.lower() if kind == "token" else v
+        raise TypeError(f"{name} takes a str, not {type(value).__name__}")
     if kind == "url-list":
-        if isinstance(value, str) and "<" not in value and value.strip(" \t") != "NO":
-            check_injection(value)
+        if isinstance(value, str):
             value = [value.strip(" \t")]
         return format_url_list(_str_list(value, parse_url_list))
     if kind == "phrase-list":
         return format_keywords(_str_list(value, parse_keywords), utf8=utf8)
+    if kind == "received":
+        if not isinstance(value, Received):
+            raise TypeError(f"{name} takes a Received or a str, not {type(value).__name__}")
+        return value.format()
     if not isinstance(value, str):
         raise TypeError(f"{name} takes a str, not {type(value).__name__}")
     return format_unstructured(value, utf8=utf8)
@@ -335,17 +417,32 @@ def _format(kind: str, name: str, value: object, utf8: bool) -> str:
 def format_field(name: str, value: object, *, utf8: bool = False) -> str:
     """Write ``value`` as the value of header ``name``: one line, no name, no CRLF.
 
-    ``value`` is a ``str`` (parsed and re-written for structured fields, so
-    ``"Jörg Müller <j@x.de>"`` becomes ``=?utf-8?q?J=C3=B6rg_M=C3=BCller?=
-    <j@x.de>``) or the typed value (:class:`AddressList`, :class:`Mailbox`,
-    lists of them, ``datetime``, :class:`ContentType`, ``list[str]`` of
-    message identifiers...).
+    ``value`` is the typed value (:class:`AddressList`, :class:`Mailbox`,
+    lists of them, ``datetime``, :class:`ContentType`, :class:`Received`,
+    ``list[str]`` of message identifiers...), written in canonical form, or
+    a ``str``: the text the field should hold. A ``str`` for a structured
+    field must be a valid value of it (else ``ValueError``) and is written
+    so that it reads back as itself: unchanged when it can be, else with
+    RFC 2047 encoded words for the phrase and comment words that need them
+    (``"Jörg Müller <j@x.de>"`` becomes ``=?utf-8?B?SsO2cmcgTcO8bGxlcg==?=
+    <j@x.de>``). When that is impossible (surrounding whitespace; non-ASCII
+    inside a quoted string, an address or a parameter without ``utf8``),
+    the value the text means is written in canonical form instead
+    (``'"Müller, Jörg" <j@x.de>'`` gets an encoded display name,
+    ``j@bücher.de`` an IDNA A-label): the same mailboxes, date or
+    parameters, with other quoting or spacing. A bare identifier,
+    Return-Path address or List-* URL is taken as the typed value (what
+    ``Header.value`` gives) and written with its angle brackets.
+
+    So for every ``str`` ``v`` that has an exact form, reading the field
+    back (unfold, trim, RFC 2047-decode: ``Header.text``) gives ``v`` again;
+    for the others it gives the same value.
 
     Guarantees: encoded words only where needed and never inside an
     addr-spec, a quoted string or a parameter; every space is a legal
     folding point and no run of non-space characters exceeds 900
     characters. Reading the result back with :func:`parse_field` gives the
-    same value (for unstructured text: exactly ``value``).
+    same value.
 
     Args:
         name: The field name (chooses the syntax, see :func:`field_kind`).
@@ -357,7 +454,8 @@ def format_field(name: str, value: object, *, utf8: bool = False) -> str:
         HeaderInjectionError: CR, LF or NUL in the value.
         ValueError: a value that is not valid for this field (an
             unparseable address list, a naive datetime, a structured token
-            too long to fold...).
+            too long to fold...), or a value that cannot be written at all
+            without ``utf8`` (a non-ASCII local part).
         TypeError: a value of the wrong type.
     """
     kind = field_kind(name)

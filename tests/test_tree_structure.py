@@ -353,3 +353,11 @@ def test_part_properties() -> None:
     assert part.content_id == "cid1@x"
     assert part.transfer_encoding == "base64"
     assert part.get_bytes() == b"\x00\x00\x00"
+
+
+def test_undeclared_8bit_header_charset_is_guessed_and_reported() -> None:
+    raw = "Subject: Привет, это тест кодировки заголовка\r\n\r\nbody".encode("koi8-r")
+    msg = parse(raw)
+    assert msg.subject == "Привет, это тест кодировки заголовка"
+    (defect,) = msg.defects
+    assert defect.kind is DefectKind.CHARSET_DECODE_ERROR and "koi8-r" in defect.detail

@@ -46,7 +46,8 @@ class Header:
             created through the API.
     """
 
-    __slots__ = ("_defects", "_lname", "_text", "_unfolded", "_value", "name", "offset", "raw")
+    __slots__ = ("_charset_defects", "_defects", "_lname", "_text", "_unfolded", "_value", "name",
+                 "offset", "raw")
 
     def __init__(self, name: str, raw: bytes, offset: int = -1) -> None:
         self.name = name
@@ -57,6 +58,8 @@ class Header:
         self._text: str | None = None
         self._value: Any = _UNSET
         self._defects: tuple[Defect, ...] | None = None
+        #: How undeclared 8-bit bytes in the value were read (a guess), if any.
+        self._charset_defects: list[Defect] = []
 
     def __repr__(self) -> str:
         return f"<Header {self.name}: {self.unfolded!r}>"
@@ -83,7 +86,7 @@ class Header:
                 # Every LF inside a field starts a continuation line, so all
                 # of them (and the CR before each) go.
                 v = v.replace(b"\r\n", b"").replace(b"\n", b"")
-            self._unfolded = decode_header_bytes(v)
+            self._unfolded = decode_header_bytes(v, self._charset_defects)
         return self._unfolded
 
     @property
@@ -120,11 +123,13 @@ class Header:
 
     @property
     def defects(self) -> tuple[Defect, ...]:
-        """Problems in this field: its lines, and its value's syntax."""
+        """Problems in this field: its lines, how its 8-bit bytes were read,
+        and its value's syntax."""
         if self._defects is None:
             self._value, defects = parse_field(self.name, self.unfolded)
             self._defects = self._with_offsets(defects)
-        return self._line_defects() + self._defects
+        charset = self._with_offsets(self._charset_defects)
+        return self._line_defects() + charset + self._defects
 
     def _with_offsets(self, defects: list[Defect]) -> tuple[Defect, ...]:
         # Field parsers report positions inside the value text; mapping a

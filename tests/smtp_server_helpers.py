@@ -49,15 +49,15 @@ class RecordingHandler(Handler):
 
 @contextmanager
 def running_server(handler: Handler, config: ServerConfig | None = None,
-                   host: str = "127.0.0.1") -> Iterator[SMTPServer]:
-    """Start the server on a free port in a thread; stop it afterwards."""
+                   host: str = "127.0.0.1", port: int = 0) -> Iterator[SMTPServer]:
+    """Start the server in a thread (port 0: a free one); stop it afterwards."""
     loop = asyncio.new_event_loop()
     server = SMTPServer(handler, config)
     ready = threading.Event()
 
     def run() -> None:
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(server.start(host, 0))
+        loop.run_until_complete(server.start(host, port))
         ready.set()
         loop.run_forever()
 

@@ -14,9 +14,10 @@ __all__ = ["add_parsers"]
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("serve", help="run a local mail system (SMTP, submission, queue)",
+    p = sub.add_parser("serve", help="run a local mail system (SMTP, submission, POP3, queue)",
                        description="Run a whole local mail system: SMTP in, authenticated "
-                       "submission, an outgoing queue with retries, delivery into Maildirs. "
+                       "submission, an outgoing queue with retries, delivery into Maildirs, "
+                       "POP3 access to them. "
                        "Runs until SIGINT or SIGTERM. Every option has a default.")
     p.add_argument("--dir", type=Path, default=Path("mimekit-mail"),
                    help="the mail system directory (default ./mimekit-mail)")
@@ -42,7 +43,13 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--queue-lifetime", type=float, default=5 * 86400.0, metavar="SECONDS",
                    help="how long the queue keeps trying before bouncing")
     p.add_argument("--allow-plaintext-auth-on-loopback", action="store_true",
-                   help="offer AUTH without TLS to clients on 127.0.0.1/::1")
+                   help="offer SMTP AUTH without TLS to clients on 127.0.0.1/::1")
+    p.add_argument("--pop3-plaintext-auth", choices=["never", "loopback", "always"],
+                   default="loopback", help="POP3 USER/PASS and AUTH without TLS (default: "
+                   "only from 127.0.0.1/::1; STLS is always offered)")
+    p.add_argument("--delivery-threads", type=int, default=0, metavar="N",
+                   help="deliver in N threads (for slow storage; default 0: on the event "
+                   "loop, which is faster on local disks)")
     p.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     p.set_defaults(func=_run_serve)
 
@@ -77,7 +84,8 @@ def _run_serve(args: argparse.Namespace) -> int:
         imap_port=args.imap_port, tls_cert=args.tls_cert, tls_key=args.tls_key,
         relay_host=args.relay_host, relay_tls=args.relay_tls, relay_ca=args.relay_ca,
         max_size=args.max_size, retry_base=args.retry, queue_lifetime=args.queue_lifetime,
-        allow_plaintext_auth_on_loopback=args.allow_plaintext_auth_on_loopback)
+        allow_plaintext_auth_on_loopback=args.allow_plaintext_auth_on_loopback,
+        pop3_plaintext_auth=args.pop3_plaintext_auth)
     try:
         return asyncio.run(serve(options))
     except (RuntimeError, ValueError) as exc:

@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ..pop3._handler import MaildirHandler
+from ..pop3._server import POP3Server
+from ..pop3._server import ServerConfig as POP3Config
 from ..smtp._server import ServerConfig, SMTPServer
 from ._delivery import LocalDelivery
 from ._handlers import MailSystemHandler
@@ -60,6 +63,9 @@ class ServeOptions:
     retry_max: float = 3600.0
     queue_lifetime: float = 5 * 86400.0
     allow_plaintext_auth_on_loopback: bool = False
+    delivery_threads: int = 0
+    #: POP3 USER/PASS and AUTH without TLS: "never", "loopback" or "always".
+    pop3_plaintext_auth: str = "loopback"
 
     @property
     def name(self) -> str:
@@ -86,7 +92,7 @@ class MailSystem:
         self.delivery = LocalDelivery(d / "mail")
         self.queue = Queue(d / "queue", retry_base=options.retry_base,
                            retry_max=options.retry_max, lifetime=options.queue_lifetime)
-        self.servers: dict[str, SMTPServer] = {}
+        self.servers: dict[str, SMTPServer | POP3Server] = {}
         self.runner: QueueRunner | None = None
         self._runner_task: asyncio.Task[None] | None = None
 
@@ -124,7 +130,8 @@ class MailSystem:
                                   users=self.users, domains=domains)
         handler = MailSystemHandler(users=self.users, domains=domains, delivery=self.delivery,
                                     queue=self.queue, hostname=o.name,
-                                    can_relay=relay is not None, queued=self.runner.wake)
+                                    can_relay=relay is not None, queued=self.runner.wake,
+                                    delivery_threads=o.delivery_threads)
         plaintext = "loopback" if o.allow_plaintext_auth_on_loopback else "never"
         listeners = (("smtp", o.smtp_port, False), ("submission", o.submission_port, True))
         for name, port, submission in listeners:
@@ -136,10 +143,17 @@ class MailSystem:
             await server.start(o.host, port)
             self.servers[name] = server
             print(f"{name} listening on {o.host}:{server.port}", file=self.out, flush=True)
-        for name, port in (("pop3", o.pop3_port), ("imap", o.imap_port)):
-            if port:
-                print(f"{name}: not available yet in this version (port {port} not opened)",
-                      file=sys.stderr, flush=True)
+        if o.pop3_port:
+            # The users file of SMTP; each user's Maildir is DIR/mail/<user>/.
+            pop3 = POP3Server(MaildirHandler(self.delivery.root, self.users.verify),
+                              POP3Config(hostname=o.name, ssl_context=ctx,
+                                         auth_over_plaintext=o.pop3_plaintext_auth))
+            await pop3.start(o.host, o.pop3_port)
+            self.servers["pop3"] = pop3
+            print(f"pop3 listening on {o.host}:{pop3.port}", file=self.out, flush=True)
+        if o.imap_port:
+            print(f"imap: not available yet in this version (port {o.imap_port} not opened)",
+                  file=sys.stderr, flush=True)
         self._runner_task = asyncio.create_task(self.runner.run())
 
     async def stop(self, grace: float = 30.0) -> None:

@@ -62,10 +62,15 @@ class LocalDelivery:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
+        self._maildirs: dict[str, Maildir] = {}
 
     def maildir(self, user: str) -> Maildir:
-        """The user's Maildir, created on first use."""
-        return Maildir(self.root / user, create=True)
+        """The user's Maildir, created on first use (and kept: a delivery then
+        costs no directory checks)."""
+        md = self._maildirs.get(user)
+        if md is None or not md.path.is_dir():
+            md = self._maildirs[user] = Maildir(self.root / user, create=True)
+        return md
 
     def deliver(self, user: str, content: bytes) -> str:
         """Store a message durably; return its Maildir key."""

@@ -3,6 +3,7 @@ connections, and ``kill -9`` — no acknowledged message is lost or doubled."""
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -170,8 +171,67 @@ def test_kill_9_under_load_loses_nothing_acknowledged(mail_dir: Path) -> None:
     finally:
         _stop(proc)
     ids = _delivered_ids(mail_dir)
+    # Half-written deliveries of the killed process were cleaned at start.
+    assert list((mail_dir / "mail" / "alice" / "tmp").iterdir()) == []
     assert len(ids) == len(set(ids)), "a message was delivered twice"
     missing = set(acked) - set(ids)
     assert not missing, f"{len(missing)} acknowledged messages lost"
     assert "after@far.test" in ids
     assert all(re.fullmatch(r"k\d+-\d+@far\.test|after@far\.test", i) for i in ids)
+
+
+def test_disk_errors_give_4xx_and_nothing_is_acknowledged(mail_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """ENOSPC or EIO in the store: 451, and the message is not there."""
+    import asyncio
+    import errno
+
+    from mimekit.mailstore import Maildir
+    from mimekit.serve import MailSystem, ServeOptions
+
+    failures = [errno.ENOSPC, errno.EIO]
+    real_add = Maildir.add
+
+    def failing_add(self: Maildir, *args: object, **kwargs: object) -> str:
+        if failures:
+            code = failures.pop(0)
+            raise OSError(code, os.strerror(code))
+        return real_add(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    async def scenario() -> list[int]:
+        system = MailSystem(ServeOptions(directory=mail_dir, domains=["example.test"],
+                                         smtp_port=0, submission_port=0, pop3_port=0,
+                                         imap_port=0), out=io.StringIO())
+        await system.start()
+        port = 0
+        try:
+            from mimekit.smtp import SMTPServer, ServerConfig
+            from mimekit.serve._handlers import MailSystemHandler
+            handler = MailSystemHandler(users=system.users, domains={"example.test"},
+                                        delivery=system.delivery, queue=system.queue,
+                                        hostname="example.test", can_relay=False)
+            server = SMTPServer(handler, ServerConfig())
+            await server.start("127.0.0.1", 0)
+            port = server.port
+
+            def send() -> list[int]:
+                codes = []
+                for n in ("one", "two", "three"):
+                    with smtplib.SMTP("127.0.0.1", port) as c:
+                        try:
+                            c.sendmail("x@far.test", ["alice@example.test"], _message(n))
+                            codes.append(250)
+                        except smtplib.SMTPDataError as exc:
+                            codes.append(exc.smtp_code)
+                return codes
+
+            monkeypatch.setattr(Maildir, "add", failing_add)
+            codes = await asyncio.to_thread(send)
+            await server.close()
+            return codes
+        finally:
+            await system.stop()
+
+    codes = asyncio.run(scenario())
+    assert codes == [451, 451, 250]
+    assert _delivered_ids(mail_dir) == ["three@far.test"]

@@ -213,7 +213,7 @@ def test_errors_timeouts_and_connection_limit() -> None:
         try:
             time.sleep(0.1)
             out = raw_session(server.port, b"")
-            assert out.startswith(b"421 4.3.2")
+            assert out.startswith(b"421 4.7.0")
         finally:
             for s in held:
                 s.close()
@@ -255,3 +255,44 @@ def test_swaks_starttls_auth(tls_pair: tuple[Path, Path]) -> None:
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode != 0 and "530" in proc.stdout
     assert handler.messages[0].session.authenticated == "alice"
+
+
+def test_per_address_connection_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import mimekit.smtp._server as server_module
+    monkeypatch.setattr(server_module, "_is_loopback", lambda host: False)
+    handler = RecordingHandler()
+    with running_server(handler, ServerConfig(max_connections_per_ip=2)) as server:
+        held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+        try:
+            time.sleep(0.1)
+            assert raw_session(server.port, b"").startswith(b"421 4.7.0")
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.1)
+        assert raw_session(server.port, b"").startswith(b"220")
+
+
+def test_auth_failures_meet_a_growing_delay(tls_pair: tuple[Path, Path]) -> None:
+    cert, key = tls_pair
+    handler = RecordingHandler()
+    config = ServerConfig(ssl_context=server_context(cert, key), auth_failure_delay=0.1,
+                          max_auth_failures=10)
+
+    def failed_login(c: smtplib.SMTP) -> float:
+        start = time.monotonic()
+        code, _ = c.docmd("AUTH", "PLAIN AGFsaWNlAHdyb25n")  # alice / wrong
+        assert code == 535
+        return time.monotonic() - start
+
+    with running_server(handler, config) as server:
+        with smtplib.SMTP("127.0.0.1", server.port) as c:
+            c.starttls(context=client_context(cert))
+            c.ehlo()
+            first, second = failed_login(c), failed_login(c)
+        with smtplib.SMTP("127.0.0.1", server.port) as c:  # a new connection, same address
+            c.starttls(context=client_context(cert))
+            c.ehlo()
+            third = failed_login(c)
+    assert 0.08 <= first < second < third
+    assert third >= 0.35  # 0.1, 0.2, 0.4: doubling across connections

@@ -32,6 +32,7 @@ from ._names import (
     normalize_flags,
     split_name,
     unique_name,
+    writer_is_dead,
 )
 
 __all__ = ["Maildir"]
@@ -396,11 +397,15 @@ class Maildir:
         with contextlib.suppress(KeyError):
             self.remove(key)
 
-    def clean(self, max_age: float = TMP_MAX_AGE) -> int:
+    def clean(self, max_age: float = TMP_MAX_AGE, *, dead_writers: bool = False) -> int:
         """Delete files in ``tmp/`` untouched for ``max_age`` seconds (the spec:
         36 hours): left over from deliveries that crashed. Returns how many.
 
         "Untouched" means neither read (atime) nor written (mtime) since.
+        With ``dead_writers``, also delete at once the files that a process of
+        this host wrote and that no longer runs (their names say which: see
+        :func:`writer_is_dead`), as a server does when it starts again after
+        a crash; another program's files in progress are never touched.
         """
         removed = 0
         now = time.time()
@@ -413,7 +418,9 @@ class Maildir:
             path = tmp / name
             try:
                 st = os.lstat(path)
-                if now - max(st.st_atime, st.st_mtime) > max_age and path.is_file():
+                stale = now - max(st.st_atime, st.st_mtime) > max_age or (
+                    dead_writers and writer_is_dead(name))
+                if stale and path.is_file():
                     path.unlink()
                     removed += 1
             except FileNotFoundError:

@@ -17,7 +17,6 @@ References:
 
 from __future__ import annotations
 
-import base64
 import itertools
 import os
 import re
@@ -25,6 +24,8 @@ import secrets
 import socket
 import time
 from collections.abc import Iterable
+
+from ..codecs._utf7 import decode_imap_utf7, encode_imap_utf7
 
 __all__ = [
     "FOLDER_SEP",
@@ -39,6 +40,7 @@ __all__ = [
     "normalize_flags",
     "split_name",
     "unique_name",
+    "writer_is_dead",
 ]
 
 #: Separates the unique part of a file name from its info (``key:2,FS``).
@@ -58,6 +60,32 @@ def _hostname() -> str:
     # as well (\054) because Maildir++ readers split ",S=" fields on it.
     host = socket.gethostname() or "localhost"
     return host.replace("/", "\\057").replace(":", "\\072").replace(",", "\\054")
+
+
+#: ``<secs>.M<usecs>P<pid>Q<n>R<random>.<host>``: the fields a crash check needs.
+_WRITER = re.compile(r"\d+\.M\d+P(\d+)Q\d+R[0-9a-f]+\.(.+)")
+
+
+def writer_is_dead(name: str) -> bool:
+    """Whether ``name`` was made by :func:`unique_name` in a process of this
+    host that no longer runs (so a tmp/ file of that name is a crash leftover).
+
+    False whenever it cannot be sure: another host, another naming scheme, a
+    live process (or one we may not signal, which exists).
+    """
+    m = _WRITER.fullmatch(name)
+    if m is None or m.group(2) != _hostname():
+        return False
+    pid = int(m.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def unique_name() -> str:
@@ -142,46 +170,14 @@ def check_folder_name(name: str) -> list[str]:
 def encode_folder_name(name: str) -> str:
     """Encode a folder name for the file system in IMAP modified UTF-7.
 
-    RFC 3501 section 5.1.3: printable ASCII stands for itself except ``&``,
-    written ``&-``; other characters are UTF-16BE in base64 (``,`` for
-    ``/``, no padding) between ``&`` and ``-``. This is what Dovecot stores
-    by default, so folders made by either are listed by both.
+    RFC 3501 section 5.1.3 (see :func:`mimekit.codecs.encode_imap_utf7`,
+    which this is): printable ASCII stands for itself except ``&``, written
+    ``&-``; other characters are UTF-16BE in base64. This is what Dovecot
+    stores by default, so folders made by either are listed by both.
     """
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            raw = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(raw).decode("ascii").rstrip("=")
-                       .replace("/", ",") + "-")
-            pending.clear()
-
-    for ch in name:
-        if 0x20 <= ord(ch) <= 0x7E:
-            flush()
-            out.append("&-" if ch == "&" else ch)
-        else:
-            pending.append(ch)
-    flush()
-    return "".join(out)
-
-
-_MUTF7_RUN = re.compile(r"&([A-Za-z0-9+,]*)-")
+    return encode_imap_utf7(name)
 
 
 def decode_folder_name(encoded: str) -> str:
     """Decode a modified UTF-7 directory name; malformed runs are kept as they are."""
-
-    def run(m: re.Match[str]) -> str:
-        b64 = m.group(1)
-        if not b64:
-            return "&"
-        data = b64.replace(",", "/")
-        data += "=" * (-len(data) % 4)
-        try:
-            return base64.b64decode(data, validate=True).decode("utf-16-be")
-        except (ValueError, UnicodeDecodeError):
-            return m.group(0)  # not ours to repair: show it as stored
-
-    return _MUTF7_RUN.sub(run, encoded)
+    return decode_imap_utf7(encoded)

@@ -28,6 +28,7 @@ from typing import TextIO
 from ..pop3._handler import MaildirHandler
 from ..pop3._server import POP3Server
 from ..pop3._server import ServerConfig as POP3Config
+from ..mailstore import Maildir
 from ..smtp._server import ServerConfig, SMTPServer
 from ._delivery import LocalDelivery
 from ._handlers import MailSystemHandler
@@ -116,6 +117,20 @@ class MailSystem:
             ctx = ssl.create_default_context(cafile=str(o.relay_ca) if o.relay_ca else None)
         return Relay(host, port, tls=o.relay_tls, ssl_context=ctx)
 
+    def _clean_maildirs(self) -> int:
+        """Remove what deliveries that crashed (a ``kill -9``) left in tmp/:
+        files of our own dead processes at once, anyone's after 36 hours."""
+        removed = 0
+        root = self.options.directory / "mail"
+        for user_dir in sorted(root.iterdir()) if root.is_dir() else []:
+            if not (user_dir / "cur").is_dir():
+                continue
+            md = Maildir(user_dir)
+            removed += md.clean(dead_writers=True)
+            for folder in md.list_folders():
+                removed += md.folder(folder).clean(dead_writers=True)
+        return removed
+
     async def start(self) -> None:
         """Open every listener and start the queue runner."""
         o = self.options
@@ -123,6 +138,9 @@ class MailSystem:
         removed = self.queue.recover()
         if removed:
             log.warning("queue: removed %d half-written entries", len(removed))
+        cleaned = self._clean_maildirs()
+        if cleaned:
+            log.warning("removed %d half-written deliveries left in tmp/", cleaned)
         ctx = self._ssl_context()
         relay = self._relay()
         domains = {d.lower() for d in o.domains}

@@ -15,9 +15,11 @@ Message size               25 MiB, advertised as SIZE; 552 beyond
 Recipients                 100 per message; 452 4.5.3 beyond
 Idle timeout               300 s per read (RFC 5321 section 4.5.3.2)
 Session time               1800 s in all
-Connections                100 at once; 421 4.3.2 beyond
+Connections                100 at once, 20 per client address; 421 beyond
 Errors                     20 bad commands, then 421
-Failed AUTH                1 s delay each; 3 failures, then 421
+Failed AUTH                a delay that doubles with each failure from the
+                           same address (1 s, 2 s, 4 s... up to 60 s, reset
+                           after 15 quiet minutes); 3 per connection, then 421
 AUTH                       only over TLS (loopback plaintext if allowed)
 Bare LF/CR in DATA         refused (SMTP smuggling, see ``_data``)
 VRFY                       252 (does not confirm addresses)
@@ -31,6 +33,7 @@ import contextlib
 import ipaddress
 import logging
 import ssl
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +87,9 @@ class ServerConfig:
         idle_timeout: Seconds to wait for the next bytes from the client.
         session_timeout: Seconds a connection may last in all.
         max_connections: Simultaneous connections.
+        max_connections_per_ip: Simultaneous connections from one address
+            (a slowloris flood from one host cannot take every slot); local
+            clients (loopback) are not counted: they are this machine's own.
         max_errors: Invalid commands tolerated per connection.
         ssl_context: Offer STARTTLS with this context (server side).
         implicit_tls: Wrap connections in TLS at once (port 465 style);
@@ -94,7 +100,11 @@ class ServerConfig:
             ``"always"``.
         auth_required: Refuse MAIL until the client authenticated (530),
             as a submission port does.
-        auth_failure_delay: Seconds to wait before answering a failed AUTH.
+        auth_failure_delay: Seconds to wait before answering the first failed
+            AUTH from an address; it doubles with each further failure from
+            that address (brute force meets a growing delay), up to
+            ``auth_failure_delay_max``.
+        auth_failure_delay_max: The longest such delay.
         max_auth_failures: Failed AUTHs before the connection is closed.
         smtputf8, chunking, dsn, pipelining: Extensions to offer.
         refuse_bare_line_endings: Refuse a message with a bare LF or CR.
@@ -106,6 +116,7 @@ class ServerConfig:
     idle_timeout: float = 300.0
     session_timeout: float = 1800.0
     max_connections: int = 100
+    max_connections_per_ip: int = 20
     max_errors: int = 20
     ssl_context: ssl.SSLContext | None = None
     implicit_tls: bool = False
@@ -113,6 +124,7 @@ class ServerConfig:
     auth_over_plaintext: str = "never"
     auth_required: bool = False
     auth_failure_delay: float = 1.0
+    auth_failure_delay_max: float = 60.0
     max_auth_failures: int = 3
     smtputf8: bool = True
     chunking: bool = True
@@ -126,8 +138,11 @@ def _reply(code: int, enhanced: tuple[int, int, int] | None, *lines: str) -> Rep
     return Reply(code=code, lines=lines or ("",), enhanced=enhanced)
 
 
+#: Seconds after which an address's failed AUTHs are forgotten.
+_AUTH_FAILURE_MEMORY = 900.0
+
 _OK = _reply(250, (2, 0, 0), "OK")
-_BUSY = _reply(421, (4, 3, 2), "too many connections, try again later")
+_BUSY = _reply(421, (4, 7, 0), "too many connections, try again later")
 _TIMEOUT = _reply(421, (4, 4, 2), "timeout, closing connection")
 
 
@@ -161,6 +176,9 @@ class SMTPServer:
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._active = 0
+        self._per_ip: dict[str, int] = {}
+        #: Failed AUTHs per client address: (count, time of the last one).
+        self._auth_failures: dict[str, tuple[int, float]] = {}
         self._closing = False
 
     async def start(self, host: str = "127.0.0.1", port: int = 25) -> None:
@@ -190,13 +208,32 @@ class SMTPServer:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
+    def auth_delay(self, address: str) -> float:
+        """Record a failed AUTH from ``address``; return how long to wait."""
+        now = time.monotonic()
+        count, last = self._auth_failures.get(address, (0, now))
+        if now - last > _AUTH_FAILURE_MEMORY:
+            count = 0
+        count += 1
+        self._auth_failures[address] = (count, now)
+        if len(self._auth_failures) > 10_000:  # bounded memory under a wide attack
+            oldest = min(self._auth_failures, key=lambda a: self._auth_failures[a][1])
+            del self._auth_failures[oldest]
+        c = self.config
+        delay: float = c.auth_failure_delay * 2.0 ** (count - 1)
+        return min(delay, c.auth_failure_delay_max)
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
         self._active += 1
+        peer = (writer.get_extra_info("peername") or ("?",))[0]
+        self._per_ip[peer] = self._per_ip.get(peer, 0) + 1
         try:
-            if self._active > self.config.max_connections or self._closing:
+            if (self._active > self.config.max_connections or self._closing
+                    or (self._per_ip[peer] > self.config.max_connections_per_ip
+                        and not _is_loopback(peer))):
                 writer.write(ServerConnection().send(_BUSY))
                 await writer.drain()
                 return
@@ -210,6 +247,9 @@ class SMTPServer:
             log.debug("connection error: %s", exc)
         finally:
             self._active -= 1
+            self._per_ip[peer] -= 1
+            if not self._per_ip[peer]:
+                del self._per_ip[peer]
             self._sessions.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
@@ -497,7 +537,7 @@ class _Session:
             self.session.authenticated = result.username
             return _reply(235, (2, 7, 0), "authentication successful")
         self.auth_failures += 1
-        await asyncio.sleep(self.config.auth_failure_delay)
+        await asyncio.sleep(self.server.auth_delay(self.session.peer[0]))
         if self.auth_failures >= self.config.max_auth_failures:
             return _reply(421, (4, 7, 0), "too many failed authentications")
         return _reply(535, (5, 7, 8), "authentication credentials invalid")

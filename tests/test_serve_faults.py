@@ -205,8 +205,8 @@ def test_disk_errors_give_4xx_and_nothing_is_acknowledged(mail_dir: Path,
         await system.start()
         port = 0
         try:
-            from mimekit.smtp import SMTPServer, ServerConfig
             from mimekit.serve._handlers import MailSystemHandler
+            from mimekit.smtp import ServerConfig, SMTPServer
             handler = MailSystemHandler(users=system.users, domains={"example.test"},
                                         delivery=system.delivery, queue=system.queue,
                                         hostname="example.test", can_relay=False)

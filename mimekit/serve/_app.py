@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ..mailstore import Maildir
 from ..pop3._handler import MaildirHandler
 from ..pop3._server import POP3Server
 from ..pop3._server import ServerConfig as POP3Config
-from ..mailstore import Maildir
 from ..smtp._server import ServerConfig, SMTPServer
 from ._delivery import LocalDelivery
 from ._handlers import MailSystemHandler

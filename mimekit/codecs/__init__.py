@@ -19,12 +19,15 @@ best-effort result. Caller mistakes (wrong types, impossible arguments) raise
 * yEnc (files inside text, yEnc 1.3): :func:`find_yenc`, :class:`YEncBlock`,
   :func:`decode_yenc`, :func:`join_yenc` (multipart files),
   :class:`YEncJoinError`.
+* IMAP modified UTF-7 mailbox names (RFC 3501 section 5.1.3):
+  :func:`encode_imap_utf7`, :func:`decode_imap_utf7`.
 """
 
 from ._base64 import Base64Decoder, decode_base64, encode_base64
 from ._charset import decode_bytes, decode_header_bytes, lookup_charset
 from ._qp import QPDecoder, decode_qp, encode_qp
 from ._rfc2047 import decode_encoded_words, encode_words, needs_encoding
+from ._utf7 import decode_imap_utf7, encode_imap_utf7
 from ._uu import UUBlock, UUDecoder, decode_uu, find_uu
 from ._yenc import YEncBlock, YEncJoinError, decode_yenc, find_yenc, join_yenc
 
@@ -43,9 +46,11 @@ __all__ = [
     "decode_base64",
     "decode_bytes",
     "decode_encoded_words",
+    "decode_imap_utf7",
     "decode_header_bytes",
     "decode_qp",
     "encode_base64",
+    "encode_imap_utf7",
     "encode_qp",
     "encode_words",
     "lookup_charset",

@@ -1,8 +1,10 @@
 """``python -m benchmarks``: mimekit against the stdlib ``email`` package.
 
 Suites: ``headers``, ``walk``, ``roundtrip``, ``edit`` (timed over a generated corpus) and ``rss``
-(peak memory on one big message). Server suites (SMTP against aiosmtpd, IMAP against
-Dovecot) will live in ``benchmarks/servers/`` and register in ``SUITES`` here.
+(peak memory on one big message). Server suites live in ``benchmarks/servers/``: ``smtp``
+(messages/s into ``mimekit serve`` against the aiosmtpd sink and Postfix) and ``pop3``
+(RETR throughput of ``mimekit serve`` against Dovecot, 1000 messages); each skips a peer
+that is not installed, and they are left out of ``--quick`` unless asked for with ``--only``.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from benchmarks.report import Results, render, write_json
 from benchmarks.timing import time_workload
 
 #: Every suite ``--only`` accepts. Timed suites share one corpus.
-SUITES = ("headers", "walk", "roundtrip", "edit", "rss")
+SUITES = ("headers", "walk", "roundtrip", "edit", "rss", "smtp", "pop3")
+#: Suites that need a peer server: not part of ``--quick`` unless named.
+PEER_SUITES = ("smtp", "pop3")
+#: Messages for the SMTP suite (full, quick).
+SMTP_MESSAGES = (1000, 100)
+#: Messages for the POP3 suite (full, quick).
+POP3_MESSAGES = (1000, 100)
 FULL = {"messages": 300, "repeat": 5, "rss_attachment_mb": 40.0}
 QUICK = {"messages": 30, "repeat": 1, "rss_attachment_mb": 4.4}  # ~6 MB message, < 60 s
 
@@ -83,7 +91,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     unknown = sorted(set(chosen) - set(SUITES))
     if unknown:
         p.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
-    args.suites = [s for s in SUITES if s in chosen] if chosen else list(SUITES)
+    args.suites = [s for s in SUITES if s in chosen] if chosen else [
+        s for s in SUITES if not (args.quick and s in PEER_SUITES)]
     if args.messages < 1 or args.repeat < 1:
         p.error("--messages and --repeat must be at least 1")
     return args
@@ -131,6 +140,26 @@ def _run_timed(
         res.cross_check = workloads.cross_check(names, corpus.messages)
 
 
+def _run_smtp(args: argparse.Namespace, res: Results, log: Log) -> None:
+    from benchmarks.servers import smtp
+
+    n = SMTP_MESSAGES[1] if args.quick else SMTP_MESSAGES[0]
+    res.servers["smtp"] = {"messages": n, "clients": 4,
+                           "results": smtp.run(n, 4, 1 if args.quick else 3, log)}
+
+
+def _run_pop3(args: argparse.Namespace, res: Results, tmp: Path, log: Log) -> None:
+    from benchmarks.servers import pop3
+
+    n = POP3_MESSAGES[1] if args.quick else POP3_MESSAGES[0]
+    directory = (args.corpus_dir or tmp / "corpus") / f"pop3-{n}"
+    corpus = corpus_mod.load(corpus_mod.generate(directory, n, args.seed))
+    res.servers["pop3"] = pop3.run(corpus.messages, 1 if args.quick else min(args.repeat, 3),
+                                   log)
+    if "skipped" in res.servers["pop3"]:
+        log(f"pop3: {res.servers['pop3']['skipped']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     log = Log(args.quiet)
@@ -153,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
             _run_rss(args, res, not why, tmp, log)
         if any(w in args.suites for w in workloads.WORKLOADS):
             _run_timed(args, res, libs, tmp, log)
+        if "smtp" in args.suites:
+            _run_smtp(args, res, log)
+        if "pop3" in args.suites:
+            _run_pop3(args, res, tmp, log)
     print(render(res))
     if args.json:
         write_json(res, args.json)

@@ -33,6 +33,8 @@ class Results:
     cross_check: list[str] = field(default_factory=list)
     rss: list[RssResult] = field(default_factory=list)
     rss_file: dict[str, Any] = field(default_factory=dict)
+    #: Server suites (``benchmarks/servers/``), by suite name.
+    servers: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _ratio(times: dict[str, Timing], other: str) -> float | None:
@@ -160,6 +162,15 @@ def render(res: Results) -> str:
                 f"{'' if r.output_ok is None else r.output_ok} | "
                 f"{status or (('error: ' + r.error) if r.error else '')} |"
             )
+    if "smtp" in res.servers:
+        from benchmarks.servers import smtp
+
+        r = res.servers["smtp"]
+        lines += ["", smtp.render(r["results"], r["messages"], r["clients"])]
+    if "pop3" in res.servers:
+        from benchmarks.servers import pop3
+
+        lines += pop3.render(res.servers["pop3"])
     lines += [
         "",
         "Ratios come from one interleaved run on the same input; absolute times on a",
@@ -216,6 +227,7 @@ def to_dict(res: Results) -> dict[str, Any]:
             for r in res.rss
         ],
         "rss_target_mb": RSS_TARGET_MB,
+        "servers": res.servers,
     }
 
 

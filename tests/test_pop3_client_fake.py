@@ -132,6 +132,9 @@ def test_login_method_choice(kind: str) -> None:
     with FakeServer(Script(capa=("SASL PLAIN",))) as srv, client(kind, srv) as c, \
             pytest.raises(POP3NotSupportedError, match="LOGIN"):
         c.login("alice", "secret", mechanism="LOGIN")
+    with FakeServer(Script(capa=("SASL XYZ",))) as srv, client(kind, srv) as c, \
+            pytest.raises(POP3NotSupportedError, match="not implemented"):
+        c.login("alice", "secret", mechanism="xyz")
 
 
 def test_plaintext_refused_off_loopback(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:

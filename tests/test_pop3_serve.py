@@ -73,11 +73,12 @@ def served(request: pytest.FixtureRequest) -> Iterator[Served]:
         finally:
             if proc.poll() is None:
                 proc.kill()
-        assert proc.returncode == 0
-        for stream in (proc.stdout, proc.stderr):
-            if stream:
-                stream.close()
-        shutil.rmtree(directory, ignore_errors=True)
+                proc.wait()
+            for stream in (proc.stdout, proc.stderr):
+                if stream:
+                    stream.close()
+            shutil.rmtree(directory, ignore_errors=True)
+        assert proc.returncode == 0  # a clean shutdown on SIGTERM
 
 
 def test_poplib_reads_what_smtp_delivered(served: Served) -> None:

@@ -429,3 +429,19 @@ def test_close_ends_idle_sessions_at_once(box: Box) -> None:
     finally:
         p.close()
     assert len(Maildir(box.root / "alice")) == 3  # no QUIT: nothing deleted
+
+
+def test_a_failing_hook_is_a_temporary_error(box: Box, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken(MaildirHandler):
+        async def open_mailbox(self, session: object, username: str) -> Maildir | None:
+            raise RuntimeError("database down")
+
+    handler = Broken(box.root, lambda u, p: True)
+    with running_server(handler, config()) as server:
+        p = poplib.POP3("127.0.0.1", server.port, timeout=5)
+        p.user("alice")
+        with pytest.raises(poplib.error_proto, match=r"\[SYS/TEMP\] internal error"):
+            p.pass_("secret")
+        assert p.capa()  # the session goes on
+        p.quit()
+    assert "database down" in caplog.text

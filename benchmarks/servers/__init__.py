@@ -1,13 +1,8 @@
-"""Server benchmarks (planned, not written yet).
+"""Server benchmarks: mimekit's servers against real peers, on loopback.
 
-The layout they will follow, so they slot into ``python -m benchmarks``:
+- ``smtp.py``: messages/s into ``mimekit serve`` against the aiosmtpd sink and Postfix.
+- ``pop3.py``: RETR throughput of ``mimekit serve`` against Dovecot.
 
-- ``servers/smtp.py``: mimekit's asyncio SMTP server against aiosmtpd, both on loopback,
-  driven by one client; messages/s and latency for DATA and BDAT.
-- ``servers/imap.py``: mimekit's IMAP server against Dovecot (see ``../shared/peers``),
-  for FETCH of ENVELOPE/BODYSTRUCTURE/BODY[] over a Maildir filled from ``corpus.py``.
-
-Each module should expose ``run(args, results) -> None`` and be added to ``SUITES`` in
-``benchmarks/__main__.py``; like the RSS suite, it should skip with a note when its peer
-is not installed.
+Each is a ``--only`` suite of ``python -m benchmarks`` (not part of ``--quick`` unless
+named) and skips a peer that is not installed (see ``../shared/peers``).
 """

@@ -28,7 +28,6 @@ import ssl
 from collections.abc import Callable, Generator, Iterator
 from typing import IO, TypeVar
 
-from ..smtp._errors import SMTPNotSupportedError
 from ..smtp._sasl import SaslClient, SASLError, client_mechanism
 from ._connection import ClientConnection
 from ._errors import (
@@ -322,10 +321,10 @@ class ClientSession:
             raise POP3NotSupportedError(f"the server does not offer SASL {name}")
         if name in ("PLAIN", "LOGIN") and not secure:
             raise self._clear_text(f"AUTH {name}")
-        try:
-            mech: SaslClient = client_mechanism(name, user, password)
-        except SMTPNotSupportedError as exc:
-            raise POP3NotSupportedError(str(exc)) from None
+        if name not in _SECURE_ORDER:
+            raise POP3NotSupportedError(f"SASL mechanism {name!r} is not implemented "
+                                        f"(use one of {', '.join(_SECURE_ORDER)})")
+        mech: SaslClient = client_mechanism(name, user, password)
         initial = mech.initial_response()
         if initial is not None and len(f"AUTH {name} {initial}\r\n") > _MAX_AUTH_COMMAND:
             initial = None  # sent after the server's empty continuation instead

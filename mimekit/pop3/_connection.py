@@ -242,8 +242,17 @@ class ServerConnection:
 
     # -- output ------------------------------------------------------------------
 
-    def send(self, event: Response | Continuation | ResponseData | EndOfResponse) -> bytes:
+    def send(self, event: Response | Continuation | ResponseData | EndOfResponse, *,
+             crlf: bool | None = None) -> bytes:
         """Bytes for the response that is due, or for a multi-line content.
+
+        Args:
+            event: The response, or a piece of content, or its end.
+            crlf: With a multi-line ``+OK``, what is known of the content to
+                come: True if its line endings are all CRLF already, False if
+                it has bare LFs, None (the default) if unknown. Only saves
+                work: the bytes sent are the same (every bare LF goes out as
+                CRLF) as long as the hint is true.
 
         Raises:
             LocalProtocolError: nothing is due, the response does not fit the
@@ -286,7 +295,7 @@ class ServerConnection:
         self._due_command = None
         self.state = new_state
         if outcome is Outcome.OK and is_multiline(kind, command):
-            self._body = MultilineEncoder()
+            self._body = MultilineEncoder(crlf)
         if new_state is State.TLS:
             # RFC 2595 section 4 / CVE-2011-0411: anything the client sent
             # after STLS was sent in plaintext before the handshake and must
@@ -320,6 +329,12 @@ class ServerConnection:
     def command(self) -> Command | None:
         """The command whose response is due (None for the greeting)."""
         return self._due_command
+
+    @property
+    def response_due(self) -> bool:
+        """A command (or the greeting) waits for its status line: nothing of
+        its response has been sent yet."""
+        return self._due is not None or self._due_invalid
 
 
 class ClientConnection:

@@ -56,6 +56,7 @@ LOCK_NAME = "mimekit-pop3.lock"
 CHUNK = 1 << 16
 
 _WIRE_SIZE = re.compile(r",W=(\d+)")
+_FILE_SIZE = re.compile(r",S=(\d+)")
 #: RFC 1939 section 7: ``unique-id = 1*70 %x21-7E``.
 _UNIQUE_ID = re.compile(r"[!-~]{1,70}")
 
@@ -141,8 +142,12 @@ class Entry:
     uid: str
     deleted: bool = False
     retrieved: bool = False
-    #: The file's path when last opened (it moves when flags change).
+    #: The file's path when last seen (it moves when flags change).
     path: str | None = None
+    #: Its line endings are all CRLF (True), some are bare LF (False), or
+    #: unknown (None): from the name's ``S=`` (file size) and ``W=`` (size
+    #: with every bare LF counted as CRLF).
+    crlf: bool | None = None
 
 
 class _Lock:
@@ -205,9 +210,13 @@ class Maildrop:
             try:
                 if maildir.get_subdir(key) == "new":
                     maildir.move_to_cur(key)
+                path = str(maildir.get_path(key))
                 m = _WIRE_SIZE.search(key)
+                crlf = None
                 if m is not None:
                     size = int(m.group(1))
+                    s = _FILE_SIZE.search(key)
+                    crlf = None if s is None else int(s.group(1)) == size
                 else:
                     with maildir.get_file(key) as f:
                         size = wire_size(f)
@@ -218,7 +227,7 @@ class Maildrop:
                 uid = hashlib.sha1(key.encode("utf-8", "surrogateescape"),
                                    usedforsecurity=False).hexdigest()
             seen.add(uid)
-            entries.append(Entry(key=key, size=size, uid=uid))
+            entries.append(Entry(key=key, size=size, uid=uid, path=path, crlf=crlf))
         return entries
 
     def stat(self) -> tuple[int, int]:

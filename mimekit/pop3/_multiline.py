@@ -41,11 +41,16 @@ class MultilineEncoder:
     one piece.
     """
 
-    __slots__ = ("_at_line_start", "_pending_cr")
+    __slots__ = ("_at_line_start", "_crlf", "_pending_cr")
 
-    def __init__(self) -> None:
+    def __init__(self, crlf: bool | None = None) -> None:
         self._at_line_start = True
         self._pending_cr = False
+        #: What the sender knows of the content's line endings: only CRLF
+        #: (True: nothing to convert), some bare LF (False: convert without
+        #: looking), or nothing (None: look at each piece). Looking costs two
+        #: passes over the data; a Maildir name often tells (``S=`` vs ``W=``).
+        self._crlf = crlf
 
     def encode(self, data: bytes) -> bytes:
         """Wire bytes for the next piece of content."""
@@ -58,7 +63,8 @@ class MultilineEncoder:
             self._pending_cr = True
         if not data:
             return b""
-        if data.count(b"\n") != data.count(b"\r\n"):
+        if self._crlf is False or (
+                self._crlf is None and data.count(b"\n") != data.count(b"\r\n")):
             # Every LF not after a CR becomes CRLF; two plain replaces are
             # many times faster than a look-behind regex, with the same result
             # (a bare CR stays: "\r\r\n" -> "\r\n" -> "\r\r\n").

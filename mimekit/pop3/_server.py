@@ -255,8 +255,9 @@ class _Session:
 
     # -- plumbing ---------------------------------------------------------------
 
-    def _say(self, event: Response | Continuation | ResponseData | EndOfResponse) -> None:
-        self.out += self.conn.send(event)
+    def _say(self, event: Response | Continuation | ResponseData | EndOfResponse, *,
+             crlf: bool | None = None) -> None:
+        self.out += self.conn.send(event, crlf=crlf)
 
     async def _flush(self) -> None:
         if self.out:
@@ -358,7 +359,18 @@ class _Session:
         handler = _DISPATCH.get(type(event))
         if handler is None:  # pragma: no cover - every command type is listed
             raise AssertionError(f"unhandled event {event!r}")
-        response = await handler(self, event)
+        try:
+            response = await handler(self, event)
+        except (ConnectionError, ssl.SSLError):
+            raise  # the client is gone: nothing to tell it
+        except Exception:
+            # A handler hook or the file system failed. If nothing went out
+            # yet the client gets a -ERR; inside a multi-line response it
+            # cannot, so the connection ends (the message is not complete).
+            log.exception("%s failed", type(event).__name__)
+            if not self.conn.response_due:
+                raise _Closing from None
+            response = _err("internal error, try again later", "SYS/TEMP")
         if response is not None:
             self._say(response)
         if isinstance(event, Quit) or self.auth_failures >= self.config.max_auth_failures:
@@ -519,7 +531,8 @@ class _Session:
         except KeyError:
             return _err("message was removed by another client", "SYS/PERM")
         with f:
-            self._say(_ok(f"{entry.size} octets" if lines is None else "top of message follows"))
+            self._say(_ok(f"{entry.size} octets" if lines is None else "top of message follows"),
+                      crlf=entry.crlf)
             chunks = iter(lambda: f.read(CHUNK), b"") if lines is None else iter_top(f, lines)
             # A read error now cannot be told to the client (the +OK is
             # out): it propagates and the connection closes.

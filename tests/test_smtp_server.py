@@ -258,8 +258,8 @@ def test_swaks_starttls_auth(tls_pair: tuple[Path, Path]) -> None:
 
 
 def test_per_address_connection_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    import mimekit.smtp._server as server_module
-    monkeypatch.setattr(server_module, "_is_loopback", lambda host: False)
+    import mimekit._guard as guard_module
+    monkeypatch.setattr(guard_module, "is_loopback", lambda host: False)
     handler = RecordingHandler()
     with running_server(handler, ServerConfig(max_connections_per_ip=2)) as server:
         held = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]

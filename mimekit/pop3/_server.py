@@ -13,9 +13,12 @@ Command line               512 octets (the core; SASL lines 12288)
 Idle timeout               600 s per read (RFC 1939 section 3: at
                            least 10 minutes)
 Session time               3600 s in all
-Connections                100 at once; ``-ERR [SYS/TEMP]`` beyond
+Connections                100 at once, 20 per client address (loopback
+                           not counted); ``-ERR [SYS/TEMP]`` beyond
 Errors                     20 bad commands, then ``-ERR`` and close
-Failed logins              1 s delay each; 3 failures, then close
+Failed logins              a delay that doubles with each failure from the
+                           same address (1 s, 2 s, 4 s... up to 60 s);
+                           3 per connection, then close
 USER/PASS, AUTH PLAIN      refused without TLS except from loopback
                            (``-ERR [AUTH]``); STLS is offered
 Maildrop                   one session per user: ``-ERR [IN-USE]``
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import os
 import secrets
@@ -36,6 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .._guard import ClientGuard, is_loopback
 from ..smtp._sasl import Challenge, Credentials, SaslServer, server_mechanism, server_mechanisms
 from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
@@ -81,6 +84,8 @@ class ServerConfig:
         idle_timeout: Seconds to wait for the next bytes from the client.
         session_timeout: Seconds a connection may last in all.
         max_connections: Simultaneous connections.
+        max_connections_per_ip: Simultaneous connections from one address
+            (loopback clients are not counted).
         max_errors: Invalid commands tolerated per connection.
         ssl_context: Offer STLS with this context (server side).
         implicit_tls: Wrap connections in TLS at once (port 995 style);
@@ -89,7 +94,10 @@ class ServerConfig:
         auth_over_plaintext: Allow USER/PASS and AUTH without TLS:
             ``"never"``, ``"loopback"`` (the default: clients on 127.0.0.0/8
             or ::1) or ``"always"``.
-        auth_failure_delay: Seconds to wait before answering a failed login.
+        auth_failure_delay: Seconds to wait before answering the first failed
+            login from an address; it doubles with each further failure from
+            that address, across connections, up to ``auth_failure_delay_max``.
+        auth_failure_delay_max: The longest such delay.
         max_auth_failures: Failed logins before the connection is closed.
         apop: Offer APOP (a timestamp in the greeting); the handler's
             ``on_apop`` must then know plaintext secrets.
@@ -99,12 +107,14 @@ class ServerConfig:
     idle_timeout: float = 600.0
     session_timeout: float = 3600.0
     max_connections: int = 100
+    max_connections_per_ip: int = 20
     max_errors: int = 20
     ssl_context: ssl.SSLContext | None = None
     implicit_tls: bool = False
     auth_mechanisms: tuple[str, ...] = ("PLAIN", "LOGIN")
     auth_over_plaintext: str = "loopback"
     auth_failure_delay: float = 1.0
+    auth_failure_delay_max: float = 60.0
     max_auth_failures: int = 3
     apop: bool = False
 
@@ -119,13 +129,6 @@ def _err(text: str, code: str | None = None) -> Response:
 
 _SHUTTING_DOWN = _err("server shutting down, try again later", "SYS/TEMP")
 _AUTOLOGOUT = _err("autologout: idle for too long")
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class _Closing(Exception):
@@ -156,6 +159,9 @@ class POP3Server:
         self._sessions: set[asyncio.Task[None]] = set()
         self._live: set[_Session] = set()
         self._active = 0
+        self.guard = ClientGuard(max_per_address=c.max_connections_per_ip,
+                                 failure_delay=c.auth_failure_delay,
+                                 failure_delay_max=c.auth_failure_delay_max)
         self.closing = False
 
     async def start(self, host: str = "127.0.0.1", port: int = 110) -> None:
@@ -196,8 +202,10 @@ class POP3Server:
         assert task is not None
         self._sessions.add(task)
         self._active += 1
+        peer = (writer.get_extra_info("peername") or ("?",))[0]
+        allowed = self.guard.connect(peer)
         try:
-            if self._active > self.config.max_connections or self.closing:
+            if self._active > self.config.max_connections or self.closing or not allowed:
                 conn = ServerConnection()
                 writer.write(conn.send(_err("too many connections, try again later",
                                             "SYS/TEMP")))
@@ -218,6 +226,7 @@ class POP3Server:
             log.debug("connection error: %s", exc)
         finally:
             self._active -= 1
+            self.guard.disconnect(peer)
             self._sessions.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
@@ -237,7 +246,7 @@ class _Session:
         peer = writer.get_extra_info("peername") or ("", 0)
         local = writer.get_extra_info("sockname") or ("", 0)
         self.session = Session(peer=(peer[0], peer[1]), local=(local[0], local[1]),
-                               tls=self.config.implicit_tls, loopback=_is_loopback(peer[0]))
+                               tls=self.config.implicit_tls, loopback=is_loopback(peer[0]))
         self.conn = ServerConnection()
         self.out = bytearray()
         self.errors = 0
@@ -468,7 +477,7 @@ class _Session:
 
     async def _failed(self) -> Response:
         self.auth_failures += 1
-        await asyncio.sleep(self.config.auth_failure_delay)
+        await asyncio.sleep(self.server.guard.failed_login(self.session.peer[0]))
         if self.auth_failures >= self.config.max_auth_failures:
             return _err("too many failed logins, closing connection", "AUTH")
         return _err("authentication failed", "AUTH")

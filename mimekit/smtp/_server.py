@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import ssl
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._guard import ClientGuard, is_loopback
 from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
     Auth,
@@ -138,19 +137,9 @@ def _reply(code: int, enhanced: tuple[int, int, int] | None, *lines: str) -> Rep
     return Reply(code=code, lines=lines or ("",), enhanced=enhanced)
 
 
-#: Seconds after which an address's failed AUTHs are forgotten.
-_AUTH_FAILURE_MEMORY = 900.0
-
 _OK = _reply(250, (2, 0, 0), "OK")
 _BUSY = _reply(421, (4, 7, 0), "too many connections, try again later")
 _TIMEOUT = _reply(421, (4, 4, 2), "timeout, closing connection")
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class _Closing(Exception):
@@ -176,9 +165,10 @@ class SMTPServer:
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
         self._active = 0
-        self._per_ip: dict[str, int] = {}
-        #: Failed AUTHs per client address: (count, time of the last one).
-        self._auth_failures: dict[str, tuple[int, float]] = {}
+        c = self.config
+        self.guard = ClientGuard(max_per_address=c.max_connections_per_ip,
+                                 failure_delay=c.auth_failure_delay,
+                                 failure_delay_max=c.auth_failure_delay_max)
         self._closing = False
 
     async def start(self, host: str = "127.0.0.1", port: int = 25) -> None:
@@ -208,32 +198,15 @@ class SMTPServer:
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
 
-    def auth_delay(self, address: str) -> float:
-        """Record a failed AUTH from ``address``; return how long to wait."""
-        now = time.monotonic()
-        count, last = self._auth_failures.get(address, (0, now))
-        if now - last > _AUTH_FAILURE_MEMORY:
-            count = 0
-        count += 1
-        self._auth_failures[address] = (count, now)
-        if len(self._auth_failures) > 10_000:  # bounded memory under a wide attack
-            oldest = min(self._auth_failures, key=lambda a: self._auth_failures[a][1])
-            del self._auth_failures[oldest]
-        c = self.config
-        delay: float = c.auth_failure_delay * 2.0 ** (count - 1)
-        return min(delay, c.auth_failure_delay_max)
-
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._sessions.add(task)
         self._active += 1
         peer = (writer.get_extra_info("peername") or ("?",))[0]
-        self._per_ip[peer] = self._per_ip.get(peer, 0) + 1
+        allowed = self.guard.connect(peer)
         try:
-            if (self._active > self.config.max_connections or self._closing
-                    or (self._per_ip[peer] > self.config.max_connections_per_ip
-                        and not _is_loopback(peer))):
+            if self._active > self.config.max_connections or self._closing or not allowed:
                 writer.write(ServerConnection().send(_BUSY))
                 await writer.drain()
                 return
@@ -247,9 +220,7 @@ class SMTPServer:
             log.debug("connection error: %s", exc)
         finally:
             self._active -= 1
-            self._per_ip[peer] -= 1
-            if not self._per_ip[peer]:
-                del self._per_ip[peer]
+            self.guard.disconnect(peer)
             self._sessions.discard(task)
             writer.close()
             with contextlib.suppress(Exception):
@@ -270,7 +241,7 @@ class _Session:
         local = writer.get_extra_info("sockname") or ("", 0)
         self.session = Session(peer=(peer[0], peer[1]), local=(local[0], local[1]),
                                tls=self.config.implicit_tls,
-                               loopback=_is_loopback(peer[0]))
+                               loopback=is_loopback(peer[0]))
         self.conn = ServerConnection(max_size=self.config.max_size,
                                      smtputf8=self.config.smtputf8)
         self.envelope = Envelope()
@@ -537,7 +508,7 @@ class _Session:
             self.session.authenticated = result.username
             return _reply(235, (2, 7, 0), "authentication successful")
         self.auth_failures += 1
-        await asyncio.sleep(self.server.auth_delay(self.session.peer[0]))
+        await asyncio.sleep(self.server.guard.failed_login(self.session.peer[0]))
         if self.auth_failures >= self.config.max_auth_failures:
             return _reply(421, (4, 7, 0), "too many failed authentications")
         return _reply(535, (5, 7, 8), "authentication credentials invalid")

@@ -1,0 +1,79 @@
+"""Per-client-address defences shared by the servers (SMTP, POP3, IMAP).
+
+* **Connections per address.** One host may hold at most so many
+  connections at once, so an idle or dribbling flood from one place (a
+  slowloris) cannot take every slot. Loopback clients are this machine's
+  own and are not counted.
+* **Failed logins per address.** Each failed authentication from an address
+  waits longer than the one before (``base * 2**(n-1)``, capped), across
+  connections, so password guessing gets slower and slower; the count is
+  forgotten after a quiet period. Memory stays bounded however many
+  addresses try.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+__all__ = ["ClientGuard", "is_loopback"]
+
+#: Seconds after which an address's failed logins are forgotten.
+FAILURE_MEMORY = 900.0
+#: Addresses remembered at most (the oldest is forgotten first).
+MAX_REMEMBERED = 10_000
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class ClientGuard:
+    """Connection counts and login-failure delays, per client address.
+
+    Args:
+        max_per_address: Simultaneous connections from one (non-loopback)
+            address.
+        failure_delay: Seconds to wait after the first failed login.
+        failure_delay_max: The longest wait.
+    """
+
+    def __init__(self, *, max_per_address: int = 20, failure_delay: float = 1.0,
+                 failure_delay_max: float = 60.0) -> None:
+        self.max_per_address = max_per_address
+        self.failure_delay = failure_delay
+        self.failure_delay_max = failure_delay_max
+        self._connections: dict[str, int] = {}
+        self._failures: dict[str, tuple[int, float]] = {}
+
+    def connect(self, address: str) -> bool:
+        """Count a new connection; False when the address has too many."""
+        count = self._connections.get(address, 0) + 1
+        self._connections[address] = count
+        return count <= self.max_per_address or is_loopback(address)
+
+    def disconnect(self, address: str) -> None:
+        """Count a connection gone (call once for every :meth:`connect`)."""
+        count = self._connections.get(address, 1) - 1
+        if count > 0:
+            self._connections[address] = count
+        else:
+            self._connections.pop(address, None)
+
+    def failed_login(self, address: str) -> float:
+        """Record a failed login from ``address``; return the seconds to wait."""
+        now = time.monotonic()
+        count, last = self._failures.get(address, (0, now))
+        if now - last > FAILURE_MEMORY:
+            count = 0
+        count += 1
+        self._failures[address] = (count, now)
+        if len(self._failures) > MAX_REMEMBERED:
+            oldest = min(self._failures, key=lambda a: self._failures[a][1])
+            del self._failures[oldest]
+        delay: float = self.failure_delay * 2.0 ** (count - 1)
+        return min(delay, self.failure_delay_max)

@@ -1,0 +1,36 @@
+"""The per-address guard shared by the servers."""
+
+from __future__ import annotations
+
+import mimekit._guard as guard_module
+from mimekit._guard import ClientGuard, is_loopback
+
+
+def test_connections_per_address() -> None:
+    g = ClientGuard(max_per_address=2)
+    assert g.connect("192.0.2.1") and g.connect("192.0.2.1")
+    assert not g.connect("192.0.2.1")  # the third from one host
+    assert g.connect("192.0.2.2")  # another host is not affected
+    g.disconnect("192.0.2.1")
+    g.disconnect("192.0.2.1")
+    assert g.connect("192.0.2.1")
+    assert all(g.connect("127.0.0.1") for _ in range(10))  # loopback is ours
+    assert is_loopback("::1") and not is_loopback("192.0.2.1") and not is_loopback("x")
+
+
+def test_failed_logins_double_and_are_forgotten(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    now = [1000.0]
+    monkeypatch.setattr(guard_module.time, "monotonic", lambda: now[0])
+    g = ClientGuard(failure_delay=1.0, failure_delay_max=10.0)
+    assert [g.failed_login("192.0.2.1") for _ in range(5)] == [1.0, 2.0, 4.0, 8.0, 10.0]
+    assert g.failed_login("192.0.2.9") == 1.0
+    now[0] += guard_module.FAILURE_MEMORY + 1
+    assert g.failed_login("192.0.2.1") == 1.0  # quiet long enough: forgotten
+
+
+def test_memory_stays_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(guard_module, "MAX_REMEMBERED", 100)
+    g = ClientGuard()
+    for i in range(1000):
+        g.failed_login(f"10.0.{i // 256}.{i % 256}")
+    assert len(g._failures) <= 101

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import os
 import shutil
@@ -37,10 +38,8 @@ def test_slowloris_is_timed_out_and_does_not_starve_others() -> None:
         def dribble() -> None:
             while not stop.is_set():
                 for s in dribblers:
-                    try:
+                    with contextlib.suppress(OSError):
                         s.send(b"x")  # never a whole line
-                    except OSError:
-                        pass
                 time.sleep(0.2)
 
         t = threading.Thread(target=dribble)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _compose, _extract, _inspect, _serve
+from . import _compose, _extract, _inspect, _serve, _ua_account, _ua_fetch, _ua_read, _ua_send
 
 __all__ = ["main"]
 
@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     _extract.add_parser(sub)
     _compose.add_parser(sub)
     _serve.add_parsers(sub)
+    _ua_account.add_parser(sub)
+    _ua_send.add_parser(sub)
+    _ua_fetch.add_parsers(sub)
+    _ua_read.add_parsers(sub)
     return parser
 
 

@@ -3,7 +3,8 @@
 Suites: ``headers``, ``walk``, ``roundtrip``, ``edit`` (timed over a generated corpus) and ``rss``
 (peak memory on one big message). Server suites live in ``benchmarks/servers/``: ``smtp``
 (messages/s into ``mimekit serve`` against the aiosmtpd sink and Postfix) and ``pop3``
-(RETR throughput of ``mimekit serve`` against Dovecot, 1000 messages); each skips a peer
+(RETR throughput of ``mimekit serve`` against Dovecot, 1000 messages) and ``imap`` (FETCH
+of ENVELOPE+BODYSTRUCTURE and of BODY[] against Dovecot, 1000 messages); each skips a peer
 that is not installed, and they are left out of ``--quick`` unless asked for with ``--only``.
 """
 
@@ -21,13 +22,15 @@ from benchmarks.report import Results, render, write_json
 from benchmarks.timing import time_workload
 
 #: Every suite ``--only`` accepts. Timed suites share one corpus.
-SUITES = ("headers", "walk", "roundtrip", "edit", "rss", "smtp", "pop3")
+SUITES = ("headers", "walk", "roundtrip", "edit", "rss", "smtp", "pop3", "imap")
 #: Suites that need a peer server: not part of ``--quick`` unless named.
-PEER_SUITES = ("smtp", "pop3")
+PEER_SUITES = ("smtp", "pop3", "imap")
 #: Messages for the SMTP suite (full, quick).
 SMTP_MESSAGES = (1000, 100)
 #: Messages for the POP3 suite (full, quick).
 POP3_MESSAGES = (1000, 100)
+#: Messages for the IMAP suite (full, quick).
+IMAP_MESSAGES = (1000, 100)
 FULL = {"messages": 300, "repeat": 5, "rss_attachment_mb": 40.0}
 QUICK = {"messages": 30, "repeat": 1, "rss_attachment_mb": 4.4}  # ~6 MB message, < 60 s
 
@@ -160,6 +163,18 @@ def _run_pop3(args: argparse.Namespace, res: Results, tmp: Path, log: Log) -> No
         log(f"pop3: {res.servers['pop3']['skipped']}")
 
 
+def _run_imap(args: argparse.Namespace, res: Results, tmp: Path, log: Log) -> None:
+    from benchmarks.servers import imap
+
+    n = IMAP_MESSAGES[1] if args.quick else IMAP_MESSAGES[0]
+    directory = (args.corpus_dir or tmp / "corpus") / f"imap-{n}"
+    corpus = corpus_mod.load(corpus_mod.generate(directory, n, args.seed))
+    res.servers["imap"] = imap.run(corpus.messages, 1 if args.quick else min(args.repeat, 3),
+                                   log)
+    if "skipped" in res.servers["imap"]:
+        log(f"imap: {res.servers['imap']['skipped']}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     log = Log(args.quiet)
@@ -186,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
             _run_smtp(args, res, log)
         if "pop3" in args.suites:
             _run_pop3(args, res, tmp, log)
+        if "imap" in args.suites:
+            _run_imap(args, res, tmp, log)
     print(render(res))
     if args.json:
         write_json(res, args.json)

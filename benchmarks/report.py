@@ -171,6 +171,10 @@ def render(res: Results) -> str:
         from benchmarks.servers import pop3
 
         lines += pop3.render(res.servers["pop3"])
+    if "imap" in res.servers:
+        from benchmarks.servers import imap
+
+        lines += imap.render(res.servers["imap"])
     lines += [
         "",
         "Ratios come from one interleaved run on the same input; absolute times on a",

@@ -23,10 +23,11 @@ IMAP folder ``Lists/python`` becomes the Maildir++ folder ``.Lists.python``
 (a ``.`` inside a level is written ``_``); INBOX is the Maildir itself.
 
 Without ``--host`` the script starts a private Dovecot from
-``../shared/peers`` (when installed) with a few messages in two folders,
-backs them up, shows that a second run finds nothing new, delivers one more
-message, backs that up, and cleans up. Without Dovecot it says so and exits.
-The password is read from ``IMAP_PASSWORD`` or asked for.
+``../shared/peers`` (when installed), or else a throw-away ``mimekit serve``
+(mail delivered over its SMTP port, read over its IMAP port), with a few
+messages in two folders, backs them up, shows that a second run finds
+nothing new, delivers one more message, backs that up, and cleans up. The
+password is read from ``IMAP_PASSWORD`` or asked for.
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ import getpass
 import json
 import os
 import shutil
+import signal
+import smtplib
+import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -160,23 +164,43 @@ def private_dovecot(peers: Path, base: int) -> Iterator[tuple[str, dict[str, str
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def demo() -> int:
-    peers = peers_dir()
-    if peers is None:
-        print("No --host given and no Dovecot from shared/peers to demonstrate with.\n"
-              "Run: python examples/imap_backup.py --host imap.example.com --user NAME "
-              "--dest DIR")
-        return 0
-    with private_dovecot(peers, 13600) as (workdir, info), \
-            tempfile.TemporaryDirectory() as tmp:
-        port = int(info["IMAP_PORT"])
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
-        def deliver(subject: str, folder: str | None = None) -> None:
-            raw = (f"From: bob@example.test\r\nTo: alice@example.test\r\n"
-                   f"Subject: {subject}\r\n\r\n{subject}\r\n").encode()
-            subprocess.run([str(peers / "dovecot-deliver"), workdir, "alice",
-                            *([folder] if folder else [])], input=raw, check=True)
 
+@contextmanager
+def private_mimekit_serve() -> Iterator[tuple[int, int]]:
+    """A throw-away ``mimekit serve`` (user alice, password secret) with
+    SMTP and IMAP on free ports of 127.0.0.1; yields ``(smtp, imap)``."""
+    with tempfile.TemporaryDirectory(prefix="mimekit-example-serve-") as directory:
+        subprocess.run([sys.executable, "-m", "mimekit", "user", "add", "alice",
+                        "--password", "secret", "--dir", directory], check=True,
+                       capture_output=True)
+        smtp, imap = _free_port(), _free_port()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mimekit", "serve", "--dir", directory, "--domain",
+             "example.test", "--smtp-port", str(smtp), "--submission-port", "0",
+             "--pop3-port", "0", "--imap-port", str(imap)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            assert proc.stdout is not None
+            for _ in range(2):  # "smtp listening on ...", "imap listening on ..."
+                if "listening on" not in proc.stdout.readline():
+                    raise RuntimeError("mimekit serve did not start")
+            yield smtp, imap
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+def demo_on(server: str, port: int, deliver: Callable[[str], None]) -> None:
+    """The demo against an IMAP server with alice/secret on 127.0.0.1:port."""
+    with tempfile.TemporaryDirectory() as tmp:
         with IMAPClient("127.0.0.1", port) as c:
             c.login("alice", "secret")
             c.create("Lists/python")
@@ -185,7 +209,7 @@ def demo() -> int:
         deliver("first")
         deliver("second")
         dest = Maildir(Path(tmp) / "backup", create=True)
-        print(f"backing up alice on a private Dovecot (port {port}) into {dest.path}")
+        print(f"backing up alice on {server} (port {port}) into {dest.path}")
         first = run("127.0.0.1", port, None, "alice", "secret", dest)
         assert first["INBOX"] == 2 and first["Lists/python"] == 1, first
         again = run("127.0.0.1", port, None, "alice", "secret", dest)
@@ -197,6 +221,30 @@ def demo() -> int:
         (key,) = list(folder)
         assert folder.get_flags(key) == "S"
         print(f"local copy: INBOX {len(dest)} messages, folders {dest.list_folders()}")
+
+
+def _mail(subject: str) -> bytes:
+    return (f"From: bob@example.test\r\nTo: alice@example.test\r\n"
+            f"Subject: {subject}\r\n\r\n{subject}\r\n").encode()
+
+
+def demo() -> int:
+    peers = peers_dir()
+    if peers is None:
+        # No Dovecot: our own server, mail delivered to it over SMTP.
+        with private_mimekit_serve() as (smtp, imap):
+            def deliver(subject: str) -> None:
+                with smtplib.SMTP("127.0.0.1", smtp) as s:
+                    s.sendmail("bob@example.test", ["alice@example.test"], _mail(subject))
+
+            demo_on("a private mimekit serve", imap, deliver)
+        return 0
+    with private_dovecot(peers, 13600) as (workdir, info):
+        def deliver_lda(subject: str) -> None:
+            subprocess.run([str(peers / "dovecot-deliver"), workdir, "alice"],
+                           input=_mail(subject), check=True)
+
+        demo_on("a private Dovecot", int(info["IMAP_PORT"]), deliver_lda)
     return 0
 
 

@@ -23,9 +23,10 @@ Without ``--host`` the script starts a private Dovecot from
 ``../shared/peers`` (when installed), watches alice's INBOX while a helper
 delivers three messages with Dovecot's own LDA, has Dovecot drop the
 connection once in between (``doveadm kick``) to show the reconnection, and
-stops after the third message.
-Without Dovecot it says so and exits. The password is read from
-``IMAP_PASSWORD`` or asked for.
+stops after the third message. Without Dovecot it does the same with a
+throw-away ``mimekit serve``: the messages arrive over its SMTP port (each
+delivery wakes the IDLE at once), and the server is restarted in between.
+The password is read from ``IMAP_PASSWORD`` or asked for.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ import argparse
 import getpass
 import os
 import shutil
+import signal
+import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -157,12 +161,7 @@ def private_dovecot(peers: Path, base: int) -> Iterator[tuple[str, dict[str, str
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def demo() -> int:
-    peers = peers_dir()
-    if peers is None:
-        print("No --host given and no Dovecot from shared/peers to demonstrate with.\n"
-              "Run: python examples/imap_idle_notify.py --host imap.example.com --user NAME")
-        return 0
+def demo_dovecot(peers: Path) -> int:
     with private_dovecot(peers, 13700) as (workdir, info):
         seen: list[str] = []
         done = threading.Event()
@@ -203,6 +202,98 @@ def demo() -> int:
             print(f"unexpected: {seen}")
             return 1
     return 0
+
+
+class MimekitServe:
+    """A throw-away ``mimekit serve`` (user alice, password secret) with SMTP
+    and IMAP on free ports of 127.0.0.1, which can be restarted."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+        subprocess.run([sys.executable, "-m", "mimekit", "user", "add", "alice",
+                        "--password", "secret", "--dir", directory], check=True,
+                       capture_output=True)
+        self.smtp, self.imap = _free_port(), _free_port()
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mimekit", "serve", "--dir", self.directory, "--domain",
+             "example.test", "--smtp-port", str(self.smtp), "--submission-port", "0",
+             "--pop3-port", "0", "--imap-port", str(self.imap)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert self.proc.stdout is not None
+        for _ in range(2):  # "smtp listening on ...", "imap listening on ..."
+            if "listening on" not in self.proc.stdout.readline():
+                raise RuntimeError("mimekit serve did not start")
+
+    def stop(self) -> None:
+        # SIGTERM: mimekit serve says BYE to the watcher in IDLE and exits.
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(30)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            self.proc = None
+
+    def deliver(self, subject: str) -> None:
+        raw = f"From: Bob <bob@example.test>\r\nSubject: {subject}\r\n\r\nhi\r\n".encode()
+        with smtplib.SMTP("127.0.0.1", self.smtp) as s:
+            s.sendmail("bob@example.test", ["alice@example.test"], raw)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def demo_serve() -> int:
+    with tempfile.TemporaryDirectory(prefix="mimekit-example-serve-") as directory:
+        server = MimekitServe(directory)
+        server.start()
+        try:
+            seen: list[str] = []
+            done = threading.Event()
+
+            def notify(uid: int, sender: str, subject: str) -> None:
+                show(uid, sender, subject)
+                seen.append(subject)
+                if len(seen) == 3:
+                    done.set()
+
+            def mail_arrives() -> None:
+                time.sleep(0.5)
+                server.deliver("lunch?")
+                time.sleep(0.5)
+                server.deliver("the report")
+                time.sleep(0.5)
+                # A restart drops the connection (the server says BYE): the
+                # watcher must reconnect and still see what arrives meanwhile.
+                server.stop()
+                server.start()
+                server.deliver("after the drop")
+
+            sender = threading.Thread(target=mail_arrives)
+            sender.start()
+            connect = client_factory("127.0.0.1", server.imap, None, "alice", "secret")
+            print(f"watching alice's INBOX on a private mimekit serve (port {server.imap})")
+            stop_at = time.monotonic() + 60
+            watch(connect, "INBOX", notify, max_pause=1.0,
+                  until=lambda: done.is_set() or time.monotonic() > stop_at)
+            sender.join()
+        finally:
+            server.stop()
+        if seen != ["lunch?", "the report", "after the drop"]:
+            print(f"unexpected: {seen}")
+            return 1
+    return 0
+
+
+def demo() -> int:
+    peers = peers_dir()
+    return demo_dovecot(peers) if peers is not None else demo_serve()
 
 
 def main(argv: list[str] | None = None) -> int:

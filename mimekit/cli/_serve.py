@@ -14,10 +14,11 @@ __all__ = ["add_parsers"]
 
 
 def add_parsers(sub: Any) -> None:
-    p = sub.add_parser("serve", help="run a local mail system (SMTP, submission, POP3, queue)",
+    p = sub.add_parser("serve", help="run a local mail system (SMTP, submission, POP3, IMAP, "
+                       "queue)",
                        description="Run a whole local mail system: SMTP in, authenticated "
                        "submission, an outgoing queue with retries, delivery into Maildirs, "
-                       "POP3 access to them. "
+                       "POP3 and IMAP access to them. "
                        "Runs until SIGINT or SIGTERM. Every option has a default.")
     p.add_argument("--dir", type=Path, default=Path("mimekit-mail"),
                    help="the mail system directory (default ./mimekit-mail)")
@@ -47,6 +48,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--pop3-plaintext-auth", choices=["never", "loopback", "always"],
                    default="loopback", help="POP3 USER/PASS and AUTH without TLS (default: "
                    "only from 127.0.0.1/::1; STLS is always offered)")
+    p.add_argument("--imap-plaintext-auth", choices=["never", "loopback", "always"],
+                   default="loopback", help="IMAP LOGIN and AUTHENTICATE without TLS (default: "
+                   "only from 127.0.0.1/::1; STARTTLS is always offered)")
     p.add_argument("--delivery-threads", type=int, default=0, metavar="N",
                    help="deliver in N threads (for slow storage; default 0: on the event "
                    "loop, which is faster on local disks)")
@@ -85,7 +89,9 @@ def _run_serve(args: argparse.Namespace) -> int:
         relay_host=args.relay_host, relay_tls=args.relay_tls, relay_ca=args.relay_ca,
         max_size=args.max_size, retry_base=args.retry, queue_lifetime=args.queue_lifetime,
         allow_plaintext_auth_on_loopback=args.allow_plaintext_auth_on_loopback,
-        pop3_plaintext_auth=args.pop3_plaintext_auth)
+        pop3_plaintext_auth=args.pop3_plaintext_auth,
+        imap_plaintext_auth=args.imap_plaintext_auth,
+        delivery_threads=args.delivery_threads)
     try:
         return asyncio.run(serve(options))
     except (RuntimeError, ValueError) as exc:

@@ -62,6 +62,7 @@ from ._errors import (
     RemoteProtocolError,
 )
 from ._lexer import ParseError, parse_values
+from ._mailbox import MailboxHub, MailStore
 from ._responses import (
     CapabilityResponse,
     ConnectionClosed,
@@ -94,7 +95,9 @@ from ._results import (
     fetch_key,
 )
 from ._search import SearchKey, SearchSyntaxError, build_search, parse_search
+from ._server import IMAPServer, IMAPServerConfig
 from ._server_connection import ServerConnection
+from ._server_handler import Handler, MaildirHandler, Session
 from ._states import State
 from ._structures import BodyStructure, Envelope, parse_bodystructure, parse_envelope
 from ._values import (
@@ -147,6 +150,14 @@ __all__ = [
     "ClientConnection",
     "ServerConnection",
     "State",
+    # the server
+    "Handler",
+    "IMAPServer",
+    "IMAPServerConfig",
+    "MailStore",
+    "MailboxHub",
+    "MaildirHandler",
+    "Session",
     # values and encoding
     "Atom",
     "Encoding",

@@ -76,6 +76,8 @@ def crlf_size(data: bytes) -> tuple[int, int]:
     """``(octets, lines)`` of ``data`` sent with CRLF line ends: each bare LF
     counts twice; lines is the number of LFs."""
     lf = data.count(b"\n")
+    if b"\r" not in data:  # a memchr: spares the slower two-octet count
+        return len(data) + lf, lf
     return len(data) + lf - data.count(b"\r\n"), lf
 
 

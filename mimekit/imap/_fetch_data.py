@@ -358,12 +358,17 @@ class MessageData:
     Args:
         data: The message exactly as stored (line ends as they are: bare LF
             is fine, it is sent as CRLF).
+        crlf_clean: The caller knows that every LF in ``data`` follows a CR
+            (a Maildir name whose ``,S=`` size equals its ``,W=`` size), so
+            BODY[] needs no scan for bare LFs.
     """
 
-    __slots__ = ("_body", "_bodystructure", "_envelope", "_message", "_root", "_size", "data")
+    __slots__ = ("_body", "_bodystructure", "_clean", "_envelope", "_message", "_root", "_size",
+                 "data")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, *, crlf_clean: bool = False) -> None:
         self.data = data
+        self._clean = crlf_clean
         self._message: Message | None = None
         self._root: Node | None = None
         self._envelope: tuple[Any, ...] | None = None
@@ -429,7 +434,8 @@ class MessageData:
         if isinstance(section, str):
             section = Section.parse(section)
         if not section.part and not section.text:
-            data = crlf(self.data)  # BODY[]: no need to parse anything
+            # BODY[]: no need to parse anything.
+            data = self.data if self._clean and b"\x00" not in self.data else crlf(self.data)
         else:
             data = section_bytes(self.root, section)
         if start is None:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["Folder", "MessageInfo"]
 
 _WSIZE = re.compile(r",W=(\d+)")
+_SSIZE = re.compile(r",S=(\d+)")
 _ORDER = re.compile(r"(\d+)(?:\.M(\d+))?(?:P\d+)?(?:Q(\d+))?")
 #: Directory mtimes younger than this are not trusted to catch the next change.
 _FRESH_NS = 2_000_000_000
@@ -369,6 +370,17 @@ class Folder:
             m = _WSIZE.search(info.key)
             info._size = int(m.group(1)) if m else crlf_size(self.read(uid))[0]
         return info._size
+
+    def crlf_clean(self, uid: int) -> bool:
+        """Does the file have CRLF line ends only? Known from its name
+        when it has both ``,S=`` (the file's size) and ``,W=`` (the size with
+        CRLF line ends), as mimekit and Dovecot write them: equal sizes."""
+        info = self.msgs.get(uid)
+        if info is None:
+            return False
+        w = _WSIZE.search(info.key)
+        s = _SSIZE.search(info.key)
+        return w is not None and s is not None and w.group(1) == s.group(1)
 
     def internal_date(self, uid: int) -> datetime:
         """INTERNALDATE: the file's mtime (set from APPEND's date)."""

@@ -185,7 +185,8 @@ class MailboxView:
         Raises:
             MessageExpungedError: another session expunged it.
         """
-        return MessageData(self.folder.read(self.uids[seq - 1]))
+        uid = self.uids[seq - 1]
+        return MessageData(self.folder.read(uid), crlf_clean=self.folder.crlf_clean(uid))
 
     def envelope(self, seq: int) -> tuple[Any, ...]:
         """ENVELOPE (cached per folder, with BODYSTRUCTURE).

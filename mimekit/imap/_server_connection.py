@@ -446,6 +446,12 @@ class ServerConnection:
         return self._due
 
     @property
+    def receiving(self) -> bool:
+        """Part of a command (or of its literal) has arrived and the rest is
+        awaited: a server shutting down lets such a command complete."""
+        return self._incoming is not None or self._reader.buffered > 0
+
+    @property
     def idling(self) -> bool:
         """IDLE was accepted (``+`` sent) and DONE has not arrived."""
         return self._idling

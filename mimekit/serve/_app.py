@@ -25,6 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from ..imap._mailbox import MailboxHub
+from ..imap._server import IMAPServer, IMAPServerConfig
+from ..imap._server_handler import MaildirHandler as IMAPMaildirHandler
 from ..mailstore import Maildir
 from ..pop3._handler import MaildirHandler
 from ..pop3._server import POP3Server
@@ -67,6 +70,8 @@ class ServeOptions:
     delivery_threads: int = 0
     #: POP3 USER/PASS and AUTH without TLS: "never", "loopback" or "always".
     pop3_plaintext_auth: str = "loopback"
+    #: IMAP LOGIN and AUTHENTICATE without TLS: "never", "loopback" or "always".
+    imap_plaintext_auth: str = "loopback"
 
     @property
     def name(self) -> str:
@@ -90,10 +95,13 @@ class MailSystem:
         self.out = out or sys.stdout
         d = options.directory
         self.users = UserDB(d / "users")
-        self.delivery = LocalDelivery(d / "mail")
+        #: The IMAP server's folders in this process; every local delivery
+        #: tells it, so an IMAP client in IDLE hears of new mail at once.
+        self.hub = MailboxHub()
+        self.delivery = LocalDelivery(d / "mail", delivered=self.hub.notify)
         self.queue = Queue(d / "queue", retry_base=options.retry_base,
                            retry_max=options.retry_max, lifetime=options.queue_lifetime)
-        self.servers: dict[str, SMTPServer | POP3Server] = {}
+        self.servers: dict[str, SMTPServer | POP3Server | IMAPServer] = {}
         self.runner: QueueRunner | None = None
         self._runner_task: asyncio.Task[None] | None = None
 
@@ -170,8 +178,15 @@ class MailSystem:
             self.servers["pop3"] = pop3
             print(f"pop3 listening on {o.host}:{pop3.port}", file=self.out, flush=True)
         if o.imap_port:
-            print(f"imap: not available yet in this version (port {o.imap_port} not opened)",
-                  file=sys.stderr, flush=True)
+            # The same users and Maildirs; one hub shared with the delivery.
+            imap = IMAPServer(IMAPMaildirHandler(self.delivery.root, self.users.verify,
+                                                 hub=self.hub),
+                              IMAPServerConfig(hostname=o.name, ssl_context=ctx,
+                                               auth_over_plaintext=o.imap_plaintext_auth,
+                                               max_literal=o.max_size))
+            await imap.start(o.host, o.imap_port)
+            self.servers["imap"] = imap
+            print(f"imap listening on {o.host}:{imap.port}", file=self.out, flush=True)
         self._runner_task = asyncio.create_task(self.runner.run())
 
     async def stop(self, grace: float = 30.0) -> None:

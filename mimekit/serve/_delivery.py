@@ -10,6 +10,7 @@ fsyncs the directory, so the delivery is durable before the 250 goes out.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -58,10 +59,20 @@ def return_path_field(sender: str) -> bytes:
 
 
 class LocalDelivery:
-    """Deliveries into ``root/<user>/`` Maildirs (Maildir++ with folders)."""
+    """Deliveries into ``root/<user>/`` Maildirs (Maildir++ with folders).
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    Args:
+        root: The directory of the users' Maildirs.
+        delivered: Called with the Maildir's path after each delivery (in
+            the delivering thread). ``mimekit serve`` passes the IMAP
+            server's ``MailboxHub.notify``, so that a client in IDLE on that
+            INBOX hears of the new message at once.
+    """
+
+    def __init__(self, root: str | os.PathLike[str],
+                 delivered: Callable[[Path], None] | None = None) -> None:
         self.root = Path(root)
+        self.delivered = delivered
         self._maildirs: dict[str, Maildir] = {}
 
     def maildir(self, user: str) -> Maildir:
@@ -74,4 +85,8 @@ class LocalDelivery:
 
     def deliver(self, user: str, content: bytes) -> str:
         """Store a message durably; return its Maildir key."""
-        return self.maildir(user).add(content)
+        md = self.maildir(user)
+        key = md.add(content)
+        if self.delivered is not None:
+            self.delivered(md.path)
+        return key

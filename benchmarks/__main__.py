@@ -6,6 +6,8 @@ Suites: ``headers``, ``walk``, ``roundtrip``, ``edit`` (timed over a generated c
 (RETR throughput of ``mimekit serve`` against Dovecot, 1000 messages) and ``imap`` (FETCH
 of ENVELOPE+BODYSTRUCTURE and of BODY[] against Dovecot, 1000 messages); each skips a peer
 that is not installed, and they are left out of ``--quick`` unless asked for with ``--only``.
+``adversarial`` (``benchmarks/adversarial.py``) times hostile input shapes at n and 10n and
+prints the ratios (linear: about 10); it is left out of ``--quick`` too.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from benchmarks.report import Results, render, write_json
 from benchmarks.timing import time_workload
 
 #: Every suite ``--only`` accepts. Timed suites share one corpus.
-SUITES = ("headers", "walk", "roundtrip", "edit", "rss", "smtp", "pop3", "imap")
+SUITES = ("headers", "walk", "roundtrip", "edit", "rss", "smtp", "pop3", "imap", "adversarial")
 #: Suites that need a peer server: not part of ``--quick`` unless named.
 PEER_SUITES = ("smtp", "pop3", "imap")
+#: Suites left out of ``--quick`` unless named: the peer suites, and the
+#: adversarial shapes (a minute; tests/test_linear_time.py checks them in CI).
+NOT_QUICK = (*PEER_SUITES, "adversarial")
 #: Messages for the SMTP suite (full, quick).
 SMTP_MESSAGES = (1000, 100)
 #: Messages for the POP3 suite (full, quick).
@@ -95,7 +100,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     if unknown:
         p.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
     args.suites = [s for s in SUITES if s in chosen] if chosen else [
-        s for s in SUITES if not (args.quick and s in PEER_SUITES)]
+        s for s in SUITES if not (args.quick and s in NOT_QUICK)]
     if args.messages < 1 or args.repeat < 1:
         p.error("--messages and --repeat must be at least 1")
     return args
@@ -203,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
             _run_pop3(args, res, tmp, log)
         if "imap" in args.suites:
             _run_imap(args, res, tmp, log)
+        if "adversarial" in args.suites:
+            from benchmarks import adversarial
+
+            res.adversarial = adversarial.run(log, repeat=min(args.repeat, 5))
     print(render(res))
     if args.json:
         write_json(res, args.json)

@@ -35,6 +35,8 @@ class Results:
     rss_file: dict[str, Any] = field(default_factory=dict)
     #: Server suites (``benchmarks/servers/``), by suite name.
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The ``adversarial`` suite: one dict per shape (``benchmarks/adversarial.py``).
+    adversarial: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _ratio(times: dict[str, Timing], other: str) -> float | None:
@@ -175,6 +177,10 @@ def render(res: Results) -> str:
         from benchmarks.servers import imap
 
         lines += imap.render(res.servers["imap"])
+    if res.adversarial:
+        from benchmarks import adversarial
+
+        lines += adversarial.render(res.adversarial)
     lines += [
         "",
         "Ratios come from one interleaved run on the same input; absolute times on a",
@@ -232,6 +238,7 @@ def to_dict(res: Results) -> dict[str, Any]:
         ],
         "rss_target_mb": RSS_TARGET_MB,
         "servers": res.servers,
+        "adversarial": res.adversarial,
     }
 
 

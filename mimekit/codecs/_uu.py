@@ -82,8 +82,11 @@ class UUDecoder:
             if self._state == _RAW:
                 out.append(data[start:])
                 break
-            nl = data.find(b"\n", start)
-            end = len(data) if nl < 0 else nl + 1
+            # An over-long line is cut every _MAX_LINE + 1 bytes, at the
+            # same places whatever the chunking (same output and defects).
+            room = _MAX_LINE + 1 - len(self._line)
+            nl = data.find(b"\n", start, start + room)
+            end = nl + 1 if nl >= 0 else min(len(data), start + room)
             self._line += data[start:end]
             start = end
             if nl >= 0 or len(self._line) > _MAX_LINE:

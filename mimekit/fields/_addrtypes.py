@@ -197,7 +197,9 @@ class Mailbox:
         """
         addr = self._format_addr(utf8)
         if not self.name:
-            return addr
+            # A lone quoted string reads back as a display name without an
+            # address; in angle brackets it stays a (domainless) address.
+            return f"<{addr}>" if not self.domain and addr.startswith('"') else addr
         return f"{format_phrase(self.name, utf8=utf8)} <{addr}>"
 
     def _format_addr(self, utf8: bool) -> str:
@@ -210,10 +212,17 @@ class Mailbox:
                     f"non-ASCII local part {local!r} needs utf8=True (SMTPUTF8, RFC 6531)"
                 )
             if not domain.isascii():
+                if domain.startswith("["):
+                    # IDNA is for names; it would mangle a literal.
+                    raise ValueError(f"non-ASCII domain literal {domain!r} needs utf8=True")
                 try:
                     domain = domain.encode("idna").decode("ascii")
                 except UnicodeError as exc:
                     raise ValueError(f"cannot IDNA-encode domain {domain!r}: {exc}") from None
+                if not is_dot_atom(domain):
+                    # nameprep can map a character to a space ("\u00af"):
+                    # such a label would not read back as a domain.
+                    raise ValueError(f"domain {self.domain!r} has no valid IDNA form")
         addr = _join_addr_spec(local, domain)
         if max(len(part) for part in addr.split(" ")) > MAX_RUN:
             raise ValueError(f"address too long to fold: {addr[:40]!r}...")

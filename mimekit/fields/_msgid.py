@@ -214,7 +214,12 @@ def format_message_id(value: str, *, utf8: bool = False) -> str:
         raise ValueError(f"non-ASCII message identifier needs utf8=True: {value!r}")
     if len(v) > 898:
         raise ValueError("message identifier too long to fold")
-    return f"<{v}>"
+    out = f"<{v}>"
+    if parse_message_id(out)[0] != v:
+        # Quotes, brackets, parentheses or backslashes the lenient reader
+        # would take apart: no form reads back as this identifier.
+        raise ValueError(f"message identifier cannot be written exactly: {value!r}")
+    return out
 
 
 def format_message_id_list(values: list[str], *, utf8: bool = False) -> str:

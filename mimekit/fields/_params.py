@@ -459,6 +459,10 @@ def _ext_encode(value: str) -> str:
 
 
 def _format_one(name: str, value: str, utf8: bool) -> list[str]:
+    if len(name) + 12 > MAX_RUN:
+        # Not even "name*NN*=" fits in a foldable run (an empty value was
+        # silently dropped here before).
+        raise ValueError(f"parameter name too long to write: {name[:40]!r}...")
     if is_token(value) and len(value) <= MAX_RUN:
         return [f"{name}={value}"]
     printable = all(" " <= c <= "~" for c in value)

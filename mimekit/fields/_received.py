@@ -501,6 +501,9 @@ def _find_date(
 _HOST = r"[A-Za-z0-9][A-Za-z0-9.\-_]*+"
 _CMT = r"\((?:[^()]++|\([^()]*+\))*+\)"
 _SP = r"[ \t]++"
+# The FOR address: no brackets, quotes or backslashes either (the slow
+# path reads "[", '"' and "\\" as literal and quoting syntax).
+_FOR_CHARS = r'[^<>\s()@\[\]"\\]'
 _FAST = re.compile(
     rf"[ \t]*+(?:from{_SP}(?P<from>{_HOST}|\[[0-9.]++\]){_SP}"
     rf"\((?:(?P<rev>{_HOST}){_SP})?\[(?:IPv6:)?(?P<ip>[0-9A-Fa-f:.]++)\]\)"
@@ -508,7 +511,7 @@ _FAST = re.compile(
     rf"by{_SP}(?P<by>{_HOST}|[0-9A-Fa-f:]++)(?P<c0>(?:{_SP}\([A-Za-z0-9 .,/\-]*+\))?)"
     rf"{_SP}with{_SP}(?P<with>{PROTOCOL_WORD})(?P<c2>(?:{_SP}{_CMT})*+)"
     rf"{_SP}id{_SP}(?P<id>[A-Za-z0-9.\-_]++)"
-    rf"(?:{_SP}for{_SP}<(?P<for>[^<>\s()@]++@[^<>\s()@]++)>)?(?P<c3>(?:{_SP}{_CMT})*+)"
+    rf"(?:{_SP}for{_SP}<(?P<for>{_FOR_CHARS}++@{_FOR_CHARS}++)>)?(?P<c3>(?:{_SP}{_CMT})*+)"
     rf"[ \t]*+;[ \t]*+(?P<date>[A-Za-z0-9][^;()]*+(?:\([A-Za-z ]*+\))?)[ \t]*+\Z"
 )
 

@@ -374,10 +374,12 @@ def _format(kind: str, name: str, value: object, utf8: bool) -> str:
         if kind == "path":
             if not addrs:
                 return "<>"
-            boxes = addrs.mailboxes
-            if len(boxes) != 1:
+            # One mailbox, not a group (a group, even with one member or
+            # beside it, would not read back).
+            first = addrs[0]
+            if len(addrs) != 1 or not isinstance(first, Mailbox):
                 raise ValueError(f"{name} takes one address")
-            return f"<{boxes[0]._format_addr(utf8)}>"
+            return f"<{first._format_addr(utf8)}>"
         if kind == "mailbox" and (len(addrs) != 1 or not isinstance(addrs[0], Mailbox)):
             raise ValueError(f"{name} takes exactly one mailbox")
         if not addrs and name.lower() not in ("bcc", "resent-bcc"):

@@ -81,6 +81,10 @@ _SIMPLE: dict[str, type[Command]] = {
 
 
 def _fail(name: str, why: str) -> CommandSyntaxError:
+    # The text ends up in a BAD response: a value the client sent may hold
+    # bytes that were not UTF-8 (surrogate escapes) or a NUL, which no
+    # response can carry (found by fuzz/); show those escaped.
+    why = "".join(c if c.isprintable() else repr(c)[1:-1] for c in why)
     return CommandSyntaxError(f"{name}: {why}")
 
 

@@ -128,6 +128,10 @@ class Namespaces:
     shared: tuple[tuple[str, str | None], ...] = ()
 
 
+#: The most UIDs :func:`uid_list` expands (as many as a COPY could name).
+_MAX_UIDS = 10_000_000
+
+
 def uid_list(text: str) -> tuple[int, ...]:
     """The UIDs of a ``uid-set`` in the order written (COPYUID keeps the
     pairing by order, so ranges are expanded in place, not sorted)."""
@@ -137,7 +141,9 @@ def uid_list(text: str) -> tuple[int, ...]:
         if not lo.isdigit() or (hi and not hi.isdigit()):
             return ()
         a, b = int(lo), int(hi or lo)
-        if abs(b - a) > 10_000_000:
+        # Bound the whole list, not each range: a line of many big ranges
+        # from a hostile server must not take all the memory.
+        if len(out) + abs(b - a) > _MAX_UIDS:
             return ()
         out.extend(range(a, b + 1) if a <= b else range(a, b - 1, -1))
     return tuple(out)

@@ -383,8 +383,11 @@ def parse_search(values: tuple[Value, ...] | Iterable[Value], charset: str | Non
     if charset is not None:
         try:
             codecs.lookup(charset)
-        except LookupError:
-            raise SearchCharsetError(f"unknown charset {charset}") from None
+        except (LookupError, UnicodeError):
+            # UnicodeError: a name with bytes that were not UTF-8 (surrogate
+            # escapes; found by fuzz/). Escaped, since the text goes in a NO.
+            shown = charset.encode("ascii", "backslashreplace").decode("ascii")
+            raise SearchCharsetError(f"unknown charset {shown}") from None
     src = _Values(tuple(values), charset)
     keys = []
     while src.pos < len(src.values):

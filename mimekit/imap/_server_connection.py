@@ -70,9 +70,10 @@ DEFAULT_MAX_LINE = 64 << 10
 DEFAULT_MAX_LITERAL = 64 << 20
 
 # tag SP command-name [SP subcommand]; the tag leniently any run without
-# SP, CTL or the atom-specials that cannot start anything ("+", quotes...).
-_START = re.compile(rb'([^ \x00-\x1f\x7f(){%*"\\+]+) +([A-Za-z][A-Za-z0-9._-]*)')
-_TAG_ONLY = re.compile(rb'[^ \x00-\x1f\x7f(){%*"\\+]{1,64}(?= |$)')
+# SP, CTL, 8-bit bytes (no response could carry the tag back) or the
+# atom-specials that cannot start anything ("+", quotes...).
+_START = re.compile(rb'([^ \x00-\x1f\x7f-\xff(){%*"\\+]+) +([A-Za-z][A-Za-z0-9._-]*)')
+_TAG_ONLY = re.compile(rb'[^ \x00-\x1f\x7f-\xff(){%*"\\+]{1,64}(?= |$)')
 _SUBCOMMAND = re.compile(rb" +([A-Za-z]+)")
 _TAIL_LITERAL = re.compile(rb"~?\{([0-9]{1,19})(\+?)\} *\Z")
 

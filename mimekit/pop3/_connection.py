@@ -372,12 +372,17 @@ class ClientConnection:
 
         Raises:
             LocalProtocolError: the command is not allowed now (checked
-                against the state after the pending commands succeed), or an
+                against the state after the pending commands succeed, and
+                nothing may follow an AUTH before its response), or an
                 argument would break the line.
         """
         if not isinstance(command, Command) or isinstance(command, InvalidCommand):
             raise LocalProtocolError(f"a client does not send {type(command).__name__}")
         kind = kind_of(command)
+        if any(k in (Kind.AUTH, Kind.AUTH_RESPONSE) for k, _ in self._pending):
+            # A "+" continuation may come instead of a result: a command
+            # sent now would be read as the SASL response (found by fuzz/).
+            raise LocalProtocolError("wait for the response to AUTH before sending more")
         planned = self._planned_state()
         if isinstance(command, AuthResponse):
             if planned is not State.SASL:

@@ -126,10 +126,14 @@ class MultilineDecoder:
             self._held = b""
             self.done = True
         else:
-            # Hold back what could begin the end marker, and never end the
-            # region on a LF: the dot that may follow it must be seen with it.
+            # Hold back what could begin the end marker (the last three
+            # octets), and never end the region on a LF that a dot follows:
+            # the dot must be unstuffed with it. The octets after the cut are
+            # known, so this steps back at most once. (It used to step back
+            # over every LF: a long run of them was held and rescanned on
+            # each piece, quadratic time and unbounded memory.)
             cut = max(len(work) - 3, 0)
-            while cut > 0 and work[cut - 1] == 0x0A:
+            if cut > 0 and work[cut] == 0x2E and work[cut - 1] == 0x0A:
                 cut -= 1
             region, rest = work[:cut], b""
             self._held = work[cut:]

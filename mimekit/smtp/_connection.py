@@ -396,8 +396,9 @@ class ClientConnection:
 
         Raises:
             LocalProtocolError: the command is not allowed now (checked
-                against the state after the pending commands succeed), or
-                content is sent outside DATA/BDAT.
+                against the state after the pending commands succeed, and
+                nothing may follow an AUTH before its reply), or content is
+                sent outside DATA/BDAT.
             ValueError: an argument contains CR, LF or NUL.
         """
         if isinstance(event, MessageData):
@@ -423,6 +424,10 @@ class ClientConnection:
         if self.state is State.DATA and not self._pending:
             raise LocalProtocolError("finish the message (EndOfMessage) first")
         kind = kind_of(event)
+        if any(k in (Kind.AUTH, Kind.AUTH_RESPONSE) for k, _ in self._pending):
+            # A 334 challenge may come instead of a result: a command sent
+            # now would be read as the SASL response (found by fuzz/).
+            raise LocalProtocolError("wait for the reply to AUTH before sending more")
         planned = self._planned_state()
         if isinstance(event, AuthResponse):
             if planned is not State.AUTH:

@@ -111,16 +111,23 @@ class DataDecoder:
             self._held = b""
             self.done = True
         else:
-            # Hold back what could begin the end marker, and never split a
-            # CRLF or a "CRLF." from what follows (see the module docs).
+            # Hold back what could begin the end marker (the last four
+            # octets), and never cut inside a CRLF or between a CRLF and the
+            # dot after it: the dot is unstuffed with its CRLF, and _check
+            # must see each CRLF whole. The octets after the cut are known,
+            # so this steps back at most twice. (It used to step back over
+            # every CR and LF: a long run of them was held and rescanned on
+            # each chunk, quadratic time and unbounded memory.)
             cut = max(len(work) - 4, 0)
-            while cut > 0 and work[cut - 1] in (0x0D, 0x0A):
+            while cut > 0 and ((work[cut - 1] == 0x0D and work[cut] == 0x0A)
+                               or (work[cut] == 0x2E and cut >= 2
+                                   and work[cut - 2:cut] == b"\r\n")):
                 cut -= 1
             region, rest = work[:cut], b""
             self._held = work[cut:]
         if self._skip and region:
             # The first region always holds the whole virtual CRLF (a region
-            # never ends in CR or LF), so the first line's dot is at [2].
+            # never ends inside a CRLF), so the first line's dot is at [2].
             self._skip = 0
             region = region[2:]
             if region.startswith(b"."):
@@ -148,10 +155,13 @@ class DataDecoder:
                 self.long_line = True
 
     def _limit(self, content: bytes) -> bytes:
+        before = self.size
         self.size += len(content)
         if self._max_size is None or self.too_big:
             return b"" if self.too_big else content
         if self.size > self._max_size:
             self.too_big = True
-            return b""
+            # Up to the limit, as the BDAT path delivers: what comes out
+            # must not depend on how the input was cut into chunks.
+            return content[:max(self._max_size - before, 0)]
         return content

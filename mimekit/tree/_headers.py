@@ -323,9 +323,15 @@ class Headers:
         trace fields such as ``Received`` are added). Returns the new field."""
         new = Header.create(name, value, self._linesep, utf8=utf8)
         if prepend:
-            if not self._items:
+            # An orphan continuation line at the top (a defect of the input)
+            # would become part of the new field: the field goes after it.
+            at = 0
+            while (at < len(self._items) and not self._items[at].name
+                   and self._items[at].raw[:1] in (b" ", b"\t")):
+                at += 1
+            if at == len(self._items):
                 self._terminate_last()
-            self._items.insert(0, new)
+            self._items.insert(at, new)
         else:
             self._terminate_last()
             self._items.append(new)

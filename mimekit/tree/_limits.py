@@ -21,7 +21,10 @@ class Limits:
         max_depth: How deep multiparts and attached messages may nest. An
             entity deeper than this is kept as an opaque leaf
             (``nesting-too-deep``). CPython has no such limit and hits
-            ``RecursionError`` on deep input.
+            ``RecursionError`` on deep input. It also bounds the time:
+            each level of nested multiparts scans its own body for its
+            delimiters, so unclosed nesting costs up to ``max_depth``
+            passes over the message (raise it and that grows with it).
         max_parts: Body parts per multipart. Beyond it, the rest of the
             multipart body stays inside the last part (``too-many-parts``).
         max_header_block: Bytes in one entity's header block. Beyond it the

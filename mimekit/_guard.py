@@ -9,14 +9,21 @@
   connections, so password guessing gets slower and slower; the count is
   forgotten after a quiet period. Memory stays bounded however many
   addresses try.
+* **An audit trail.** Every login and every failed one is logged on
+  ``mimekit.auth`` (service, user name, mechanism, client address: what
+  fail2ban-style tools read). Passwords never are; the user name is written
+  with ``repr`` so that a hostile one cannot forge log lines.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 import time
 
 __all__ = ["ClientGuard", "is_loopback"]
+
+log = logging.getLogger("mimekit.auth")
 
 #: Seconds after which an address's failed logins are forgotten.
 FAILURE_MEMORY = 900.0
@@ -64,8 +71,14 @@ class ClientGuard:
         else:
             self._connections.pop(address, None)
 
-    def failed_login(self, address: str) -> float:
-        """Record a failed login from ``address``; return the seconds to wait."""
+    def logged_in(self, address: str, *, service: str, user: str, mechanism: str) -> None:
+        """Log a successful login (never anything about the password)."""
+        log.info("%s login: user=%r method=%s rip=%s", service, user, mechanism, address)
+
+    def failed_login(self, address: str, *, service: str = "", user: str | None = None,
+                     mechanism: str = "") -> float:
+        """Record (and log) a failed login from ``address``; return the
+        seconds to wait before answering."""
         now = time.monotonic()
         count, last = self._failures.get(address, (0, now))
         if now - last > FAILURE_MEMORY:
@@ -75,5 +88,8 @@ class ClientGuard:
         if len(self._failures) > MAX_REMEMBERED:
             oldest = min(self._failures, key=lambda a: self._failures[a][1])
             del self._failures[oldest]
-        delay: float = self.failure_delay * 2.0 ** (count - 1)
-        return min(delay, self.failure_delay_max)
+        delay: float = min(self.failure_delay * 2.0 ** (count - 1), self.failure_delay_max)
+        log.warning("%s authentication failed: user=%r method=%s rip=%s "
+                    "(failure %d from this address, answering in %.1f s)",
+                    service or "-", user, mechanism or "-", address, count, delay)
+        return delay

@@ -34,3 +34,16 @@ def test_memory_stays_bounded(monkeypatch) -> None:  # type: ignore[no-untyped-d
     for i in range(1000):
         g.failed_login(f"10.0.{i // 256}.{i % 256}")
     assert len(g._failures) <= 101
+
+
+def test_logins_are_logged_and_hostile_names_cannot_forge_lines(caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level("INFO", logger="mimekit.auth")
+    g = ClientGuard()
+    g.logged_in("192.0.2.1", service="imap", user="alice", mechanism="PLAIN")
+    g.failed_login("192.0.2.9", service="smtp", user="x\nimap login: user='root'",
+                   mechanism="LOGIN")
+    lines = caplog.text.splitlines()
+    assert any("imap login: user='alice' method=PLAIN rip=192.0.2.1" in line for line in lines)
+    assert len(lines) == 2  # the newline in the name did not start a forged record
+    assert 'user="x\\nimap login' in caplog.text  # escaped by repr
+    assert "rip=192.0.2.9 (failure 1 from this address" in caplog.text

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import resource
 import socket
@@ -243,6 +244,26 @@ def test_autologout_before_and_after_login_idle_included() -> None:
             assert w.line().startswith(b"* BYE Autologout")
             assert 0.9 < time.monotonic() - started < 2.5
             assert w.closed()
+
+
+def test_a_dribbling_client_must_log_in_in_time() -> None:
+    """A slowloris that sends a byte now and then is never idle, but it has
+    ``login_timeout`` seconds in all to log in."""
+    config = IMAPServerConfig(login_timeout=1.0)
+    with running_server(config) as srv, Wire(srv.port) as w:
+        started = time.monotonic()  # (the greeting has been read)
+        w.sock.settimeout(0.2)
+        got = b""
+        while time.monotonic() - started < 4:
+            with contextlib.suppress(OSError):
+                w.sock.sendall(b"a")  # never a whole line
+            with contextlib.suppress(TimeoutError):
+                chunk = w.sock.recv(4096)
+                got += chunk
+                if not chunk:
+                    break
+        assert got.startswith(b"* BYE Autologout; took too long to log in"), got
+        assert 0.9 < time.monotonic() - started < 2.5
 
 
 @pytest.mark.parametrize("plus", [False, True])

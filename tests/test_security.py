@@ -8,15 +8,18 @@ the list a reviewer reads.
 * header injection through every API that takes a header value, an
   address or a file name;
 * SMTP smuggling vectors;
-* plaintext discarded after STARTTLS (SMTP and POP3);
-* mailbox and folder name traversal; file name traversal in ``extract``;
-* passwords stored hashed, never in logs;
+* plaintext discarded after STARTTLS (SMTP and POP3 here; IMAP over real
+  TLS in ``test_imap_server_limits.py``);
+* mailbox and folder name traversal (IMAP names over the wire in
+  ``test_imap_server_limits.py``); file name traversal in ``extract``;
+* passwords stored hashed, and never in the logs of a running server;
 * the parser's limits on hostile input.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import smtplib
@@ -215,6 +218,51 @@ def test_passwords_are_hashed_and_never_logged(tmp_path: Path,
     assert db.verify("alice", "correct horse battery staple")
     assert not db.verify("alice", "wrong")
     assert "correct horse" not in caplog.text and "wrong" not in caplog.text
+
+
+def test_passwords_never_reach_the_logs_of_a_running_server(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Right and wrong passwords over every login path of SMTP, POP3 and
+    IMAP, with every logger at DEBUG: neither the password nor its base64
+    SASL forms appear in any log record (nor in the server's output)."""
+    import base64
+    import imaplib
+    import poplib
+
+    from serve_helpers import PASSWORD, running_mail_system
+
+    wrong = "Wr0ng-Guess-xyzzy"
+    caplog.set_level(logging.DEBUG)
+    with running_mail_system() as run:
+        for password in (PASSWORD, wrong):
+            for mechanism in ("PLAIN", "LOGIN"):
+                with smtplib.SMTP("127.0.0.1", run.smtp, timeout=10) as c, \
+                        contextlib.suppress(smtplib.SMTPAuthenticationError):
+                    c.ehlo()
+                    c.user, c.password = "alice", password
+                    c.auth(mechanism, getattr(c, f"auth_{mechanism.lower()}"))
+            p = poplib.POP3("127.0.0.1", run.pop3, timeout=10)
+            with contextlib.suppress(poplib.error_proto):
+                p.user("alice")
+                p.pass_(password)
+            p.quit()
+            with imaplib.IMAP4("127.0.0.1", run.imap, timeout=10) as i, \
+                    contextlib.suppress(imaplib.IMAP4.error):
+                i.login("alice", password)
+            with imaplib.IMAP4("127.0.0.1", run.imap, timeout=10) as i, \
+                    contextlib.suppress(imaplib.IMAP4.error):
+                i.authenticate("PLAIN", lambda _challenge, pw=password: f"\0alice\0{pw}".encode())
+    secrets = []
+    for password in (PASSWORD, wrong):
+        secrets += [password, base64.b64encode(password.encode()).decode(),
+                    base64.b64encode(f"\0alice\0{password}".encode()).decode()]
+    audit = [r.getMessage() for r in caplog.records if r.name == "mimekit.auth"]
+    for service in ("smtp", "pop3", "imap"):  # the audit trail is there, and so not empty
+        assert any(m.startswith(f"{service} login: user='alice'") for m in audit), audit
+        assert any(m.startswith(f"{service} authentication failed: user='alice'")
+                   for m in audit), audit
+    for secret in secrets:
+        assert secret not in caplog.text
 
 
 # -- hostile input to the parser ------------------------------------------------------------------

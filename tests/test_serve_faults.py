@@ -88,14 +88,14 @@ def test_our_client_with_bdat_and_pipelining(mail_dir: Path) -> None:
         _stop(proc)
 
 
-def test_forty_concurrent_clients_each_message_exactly_once(mail_dir: Path) -> None:
+def test_forty_concurrent_clients_400_messages_each_exactly_once(mail_dir: Path) -> None:
     proc = _start(mail_dir)
     errors: list[BaseException] = []
 
     def client(k: int) -> None:
         try:
             with smtplib.SMTP("127.0.0.1", PORT, timeout=60) as c:
-                for i in range(8):
+                for i in range(10):
                     c.sendmail("load@far.test", ["alice@example.test"], _message(f"c{k}-{i}"))
         except BaseException as exc:
             errors.append(exc)
@@ -110,7 +110,7 @@ def test_forty_concurrent_clients_each_message_exactly_once(mail_dir: Path) -> N
     finally:
         _stop(proc)
     ids = _delivered_ids(mail_dir)
-    assert sorted(ids) == sorted(f"c{k}-{i}@far.test" for k in range(40) for i in range(8))
+    assert sorted(ids) == sorted(f"c{k}-{i}@far.test" for k in range(40) for i in range(10))
 
 
 def test_cut_connection_mid_data_delivers_nothing(mail_dir: Path) -> None:

@@ -63,7 +63,7 @@ class IMAPServerConfig:
 
     Attributes:
         hostname: Our name in the greeting.
-        login_timeout: Seconds a client may stay silent before logging in
+        login_timeout: Seconds a client may take to log in, silent or not
             (and the most a TLS handshake may take).
         idle_timeout: Seconds a logged-in client may stay silent, IDLE
             included (RFC 3501 section 5.4: at least 30 minutes).

@@ -27,7 +27,10 @@ connection the server says BYE. A user may have at most
 **Autologout.** A client that sends nothing for ``login_timeout`` seconds
 before logging in, or ``idle_timeout`` seconds after (RFC 3501 section
 5.4: at least 30 minutes; IDLE counts as idle, and RFC 2177 clients
-re-issue IDLE every 29 minutes), gets ``* BYE`` and is disconnected.
+re-issue IDLE every 29 minutes), gets ``* BYE`` and is disconnected. A
+client that has not logged in ``login_timeout`` seconds after connecting
+is disconnected too, however busy: a slowloris that dribbles a byte now
+and then cannot hold a connection slot (Dovecot does the same).
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ class ServerSession(MailboxCommands, MessageCommands):
         self.counted_user: str | None = None
         #: Waiting for the client (between commands, or in IDLE), since when.
         self.waiting = False
-        self.idle_since = self.loop.time()
+        self.idle_since = self.connected_at = self.loop.time()
         self.watchdog: asyncio.TimerHandle | None = None
         #: A literal was invited: ACK it at once (see :meth:`_quickack`).
         self.quickack = False
@@ -181,6 +184,13 @@ class ServerSession(MailboxCommands, MessageCommands):
             self.shutdown("Autologout; idle for too long", mid_command=True)
             return
         due = (self.idle_since if self.waiting else now) + timeout
+        if not self.session.authenticated:
+            login_due = self.connected_at + self.config.login_timeout
+            if self.waiting and now >= login_due:
+                self.shutdown("Autologout; took too long to log in", mid_command=True)
+                return
+            # Busy (a login being checked): look again in a moment.
+            due = min(due, login_due if login_due > now else now + 1.0)
         self.watchdog = self.loop.call_at(due, self._watch)
 
     def _quickack(self) -> None:
@@ -345,7 +355,7 @@ class ServerSession(MailboxCommands, MessageCommands):
             return self.no(command, self._NO_PLAINTEXT, "PRIVACYREQUIRED")
         ok = await self.handler.on_auth(self.session, "LOGIN", command.user, command.password)
         if not ok:
-            return await self._failed(command)
+            return await self._failed(command, command.user, "LOGIN")
         return await self._login(command, command.user, "LOGIN")
 
     async def cmd_authenticate(self, command: Authenticate) -> Response:
@@ -378,16 +388,19 @@ class ServerSession(MailboxCommands, MessageCommands):
             return self.bad(command, result.error or "Authentication failed")
         assert result.username is not None and result.password is not None
         if result.authzid and result.authzid != result.username:
-            return await self._failed(command)  # acting as another user: not supported
+            # Acting as another user is not supported.
+            return await self._failed(command, result.username, sasl.mechanism)
         ok = await self.handler.on_auth(self.session, sasl.mechanism, result.username,
                                         result.password)
         if not ok:
-            return await self._failed(command)
+            return await self._failed(command, result.username, sasl.mechanism)
         return await self._login(command, result.username, sasl.mechanism)
 
-    async def _failed(self, command: Command) -> StatusResponse:
+    async def _failed(self, command: Command, user: str | None,
+                      mechanism: str) -> StatusResponse:
         self.auth_failures += 1
-        await asyncio.sleep(self.server.guard.failed_login(self.session.peer[0]))
+        await asyncio.sleep(self.server.guard.failed_login(
+            self.session.peer[0], service="imap", user=user, mechanism=mechanism))
         refusal = self.no(command, "Authentication failed", "AUTHENTICATIONFAILED")
         if self.auth_failures >= self.config.max_auth_failures:
             self.say(refusal)
@@ -411,6 +424,8 @@ class ServerSession(MailboxCommands, MessageCommands):
         self.store = store
         self.session.authenticated = name
         self.session.mechanism = mechanism
+        self.server.guard.logged_in(self.session.peer[0], service="imap", user=name,
+                                    mechanism=mechanism)
         return self.ok(command, "Logged in", self._capability_code())
 
     # -- IDLE (RFC 2177) -------------------------------------------------------------------------

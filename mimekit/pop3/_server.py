@@ -435,14 +435,18 @@ class _Session:
         user, self.user = self.user, None
         assert user is not None  # the table allows PASS only after a USER +OK
         ok = await self.handler.on_auth(self.session, "USER", user, event.password)
-        return await self._login(user, "USER") if ok else await self._failed()
+        if not ok:
+            return await self._failed(user, "USER")
+        return await self._login(user, "USER")
 
     async def _apop(self, event: Apop) -> Response:
         self.user = None
         if not self.config.apop:
             return _err("APOP not offered")
         ok = await self.handler.on_apop(self.session, event.name, self.timestamp, event.digest)
-        return await self._login(event.name, "APOP") if ok else await self._failed()
+        if not ok:
+            return await self._failed(event.name, "APOP")
+        return await self._login(event.name, "APOP")
 
     async def _auth(self, event: Auth) -> Response | Continuation:
         self.user = None
@@ -470,14 +474,18 @@ class _Session:
             return _err(result.error or "authentication failed")
         assert result.username is not None and result.password is not None
         if result.authzid and result.authzid != result.username:
-            return await self._failed()  # acting as another user is not supported
+            # Acting as another user is not supported.
+            return await self._failed(result.username, sasl.mechanism)
         ok = await self.handler.on_auth(self.session, sasl.mechanism, result.username,
                                         result.password)
-        return await self._login(result.username, sasl.mechanism) if ok else await self._failed()
+        if not ok:
+            return await self._failed(result.username, sasl.mechanism)
+        return await self._login(result.username, sasl.mechanism)
 
-    async def _failed(self) -> Response:
+    async def _failed(self, user: str | None, mechanism: str) -> Response:
         self.auth_failures += 1
-        await asyncio.sleep(self.server.guard.failed_login(self.session.peer[0]))
+        await asyncio.sleep(self.server.guard.failed_login(
+            self.session.peer[0], service="pop3", user=user, mechanism=mechanism))
         if self.auth_failures >= self.config.max_auth_failures:
             return _err("too many failed logins, closing connection", "AUTH")
         return _err("authentication failed", "AUTH")
@@ -496,6 +504,8 @@ class _Session:
             return _err("cannot open the maildrop", "SYS/TEMP")
         self.session.authenticated = user
         self.session.mechanism = mechanism
+        self.server.guard.logged_in(self.session.peer[0], service="pop3", user=user,
+                                    mechanism=mechanism)
         count, octets = self.maildrop.stat()
         return _ok(f"maildrop has {count} message{'s' if count != 1 else ''} ({octets} octets)")
 

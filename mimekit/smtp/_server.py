@@ -504,11 +504,15 @@ class _Session:
         assert result.username is not None and result.password is not None
         ok = await self.handler.on_auth(self.session, self.sasl_mechanism, result.username,
                                         result.password)
+        peer = self.session.peer[0]
         if ok:
             self.session.authenticated = result.username
+            self.server.guard.logged_in(peer, service="smtp", user=result.username,
+                                        mechanism=self.sasl_mechanism)
             return _reply(235, (2, 7, 0), "authentication successful")
         self.auth_failures += 1
-        await asyncio.sleep(self.server.guard.failed_login(self.session.peer[0]))
+        await asyncio.sleep(self.server.guard.failed_login(
+            peer, service="smtp", user=result.username, mechanism=self.sasl_mechanism))
         if self.auth_failures >= self.config.max_auth_failures:
             return _reply(421, (4, 7, 0), "too many failed authentications")
         return _reply(535, (5, 7, 8), "authentication credentials invalid")

@@ -445,3 +445,32 @@ def test_a_failing_hook_is_a_temporary_error(box: Box, caplog: pytest.LogCapture
         assert p.capa()  # the session goes on
         p.quit()
     assert "database down" in caplog.text
+
+
+def test_a_dribbling_client_meets_the_session_limit(box: Box) -> None:
+    """A slowloris sending a byte now and then is never idle; the session
+    time limit ends it, and others are served meanwhile."""
+    with running_server(box.handler(), config(idle_timeout=0.5, session_timeout=1.0)) as server, \
+            socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+        started = time.monotonic()
+        s.settimeout(0.1)
+        got = b""
+        while time.monotonic() - started < 4:
+            try:
+                s.sendall(b"N")  # never a whole line
+            except OSError:
+                break
+            try:
+                chunk = s.recv(4096)
+            except TimeoutError:
+                continue
+            if not chunk:
+                break
+            got += chunk
+            if time.monotonic() - started < 0.5:
+                p = pop(server)  # someone else is served meanwhile
+                assert p.stat()[0] == 3
+                p.quit()
+        assert got.startswith(b"+OK"), got
+        assert got.endswith(b"\r\n-ERR session time limit reached\r\n"), got
+        assert 0.9 < time.monotonic() - started < 2.5

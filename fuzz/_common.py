@@ -6,8 +6,10 @@ import random
 import zlib
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-__all__ = ["CORPUS", "chunkings", "corpus_messages", "cut", "same_domain", "text"]
+__all__ = ["CORPUS", "ClientDriverBase", "chunkings", "corpus_messages", "cut", "same_domain",
+           "text"]
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "corpus"
 
@@ -62,3 +64,58 @@ def same_domain(domain: str) -> str:
         return domain.encode("idna").decode("ascii").lower()
     except UnicodeError:
         return domain.lower()
+
+
+class ClientDriverBase:
+    """The read loop the client targets share: act (send what the plan
+    allows), read events until more bytes are needed, and stop at the end
+    of the session or at a protocol error. A subclass sets ``conn``,
+    ``log``, ``features``, the protocol's ``need_data``, ``closed_type`` and
+    ``remote_error``, and implements :meth:`act` and :meth:`handle`."""
+
+    conn: Any
+    need_data: Any
+    closed_type: type
+    remote_error: type[Exception]
+    log: list[tuple[object, ...]]
+    features: set[object]
+    finished = False
+    _eof = False
+
+    def act(self) -> bytes:
+        raise NotImplementedError
+
+    def handle(self, event: Any) -> bytes:
+        """One event other than NEED_DATA and the close; returns what was
+        sent in answer."""
+        raise NotImplementedError
+
+    def pump(self, act: bool = True) -> bytes:
+        """Act and read events until more bytes are needed or the session is
+        over (closed, broken by a protocol error, or at the TLS handshake);
+        return what was sent. ``act=False`` only reads."""
+        sent = bytearray()
+        while not self.finished:
+            if act:
+                sent += self.act()
+            try:
+                event = self.conn.next_event()
+            except self.remote_error as exc:
+                self.log.append(("error", type(exc).__name__))
+                self.features.add(("error", str(exc)[:30]))
+                self.finished = True
+                break
+            if event is self.need_data:
+                break
+            if isinstance(event, self.closed_type):
+                self.log.append(("closed",))
+                self.finished = True
+                break
+            sent += self.handle(event)
+        return bytes(sent)
+
+    def receive(self, data: bytes) -> None:
+        """Bytes from the server (``b""``: the end of input)."""
+        if not self.finished and not self._eof:
+            self.conn.receive_data(data)
+            self._eof = not data

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from mimekit.imap import (
     NEED_DATA,
@@ -56,7 +57,7 @@ from mimekit.imap._connection import capabilities_in
 from mimekit.imap._results import append_result, copy_result, fetch_result
 from mimekit.imap._states import ALLOWED, TRANSITIONS, Kind, Outcome, State
 
-from ._common import chunkings, corpus_messages
+from ._common import ClientDriverBase, chunkings, corpus_messages
 from ._imap_server import _FLAGS, ServerDriver
 
 _NAMES = ("INBOX", "Work/Reports", "&AOk-t&AOk-", "caf\u00e9", "a b", "", "\"q\"", "x*%")
@@ -107,8 +108,12 @@ def _client_command(rng: random.Random, planned: State) -> Command | None:
     return made[kind]()
 
 
-class ClientDriver:
+class ClientDriver(ClientDriverBase):
     """Drives an IMAP ClientConnection; types what it reads."""
+
+    need_data = NEED_DATA
+    closed_type = ConnectionClosed
+    remote_error = RemoteProtocolError
 
     def __init__(self, plan: int) -> None:
         self.conn = ClientConnection()
@@ -180,40 +185,17 @@ class ClientDriver:
         elif isinstance(event, UntaggedResponse):
             self.features.add(("untagged", event.name[:20]))
 
-    def pump(self, act: bool = True) -> bytes:
-        sent = bytearray()
-        while not self.finished:
-            if act:
-                sent += self.act()
-            try:
-                event = self.conn.next_event()
-            except RemoteProtocolError as exc:
-                self.log.append(("error", type(exc).__name__))
-                self.features.add(("error", str(exc)[:30]))
-                self.finished = True
-                break
-            if event is NEED_DATA:
-                break
-            if isinstance(event, ConnectionClosed):
-                self.log.append(("closed",))
-                self.finished = True
-                break
-            self.log.append(("event", event, self.conn.state))
-            self.features.add((type(event).__name__, self.conn.state))
-            self._type(event)
-            if isinstance(event, ContinuationRequest):
-                sent += self._continue()
-            if self.conn.tls_pending:
-                self.log.append(("TLS",))
-                self.finished = True
-            elif self.conn.state is State.LOGOUT:
-                self.finished = True
-        return bytes(sent)
-
-    def receive(self, data: bytes) -> None:
-        if not self.finished and not self._eof:
-            self.conn.receive_data(data)
-            self._eof = not data
+    def handle(self, event: Any) -> bytes:
+        self.log.append(("event", event, self.conn.state))
+        self.features.add((type(event).__name__, self.conn.state))
+        self._type(event)
+        sent = self._continue() if isinstance(event, ContinuationRequest) else b""
+        if self.conn.tls_pending:
+            self.log.append(("TLS",))
+            self.finished = True
+        elif self.conn.state is State.LOGOUT:
+            self.finished = True
+        return sent
 
 
 def run_client(data: bytes) -> set[object]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import random
+from typing import Any
 
 from mimekit.pop3 import (
     NEED_DATA,
@@ -58,7 +59,7 @@ from mimekit.pop3._states import ALLOWED, TRANSITIONS, Kind, Outcome, State
 from mimekit.pop3._syntax import apop_timestamp, parse_capabilities
 from mimekit.smtp._sasl import Challenge, Credentials, server_mechanism
 
-from ._common import chunkings, corpus_messages
+from ._common import ClientDriverBase, chunkings, corpus_messages
 from ._engine import Target
 from ._smtp import _truncate
 
@@ -242,8 +243,12 @@ def run_server(data: bytes) -> set[object]:
 # -- the client ---------------------------------------------------------------------------
 
 
-class ClientDriver:
+class ClientDriver(ClientDriverBase):
     """Drives a POP3 ClientConnection; runs the client's parsers on what it reads."""
+
+    need_data = NEED_DATA
+    closed_type = ConnectionClosed
+    remote_error = RemoteProtocolError
 
     def __init__(self, plan: int) -> None:
         self.conn = ClientConnection()
@@ -344,62 +349,38 @@ class ClientDriver:
         except RemoteProtocolError:
             self.features.add(("parse-error", type(command).__name__))
 
-    def pump(self, act: bool = True) -> bytes:
-        """Act and read events until more bytes are needed or the session is
-        over; return what was sent. ``act=False`` only reads."""
-        sent = bytearray()
-        while not self.finished:
-            if act:
-                sent += self.act()
-            try:
-                event = self.conn.next_event()
-            except RemoteProtocolError as exc:
-                self.log.append(("error", type(exc).__name__))
-                self.features.add(("error", str(exc)[:30]))
-                self.finished = True
-                break
-            if event is NEED_DATA:
-                break
-            if isinstance(event, ConnectionClosed):
-                self.log.append(("closed",))
-                self.finished = True
-                break
-            if isinstance(event, ResponseData):
-                assert self._in_content, "ResponseData outside a multi-line response"
-                self._content += event.data
-                continue
-            if isinstance(event, EndOfResponse):
-                assert self._in_content, "EndOfResponse outside a multi-line response"
-                content = bytes(self._content)
-                self._content.clear()
-                self._in_content = False
-                self.contents.append(content)
-                self.log.append(("content", content))
-                self._parse_content(self._current, content)
-                continue
-            assert isinstance(event, Response | Continuation), event
-            command = self._pending.pop(0) if self._greeted and self._pending else None
-            self._greeted = True
-            self._current = command
-            self.log.append(("response", event, self.conn.state))
-            self.features.add(("response", type(event).__name__, self.conn.state))
-            if isinstance(event, Response):
-                self._parse(command, event)
-                self._in_content = self.conn.in_response
-            if self.conn.state is State.TLS:
-                self.log.append(("TLS",))
-                self.finished = True
-            elif self.conn.state is State.CLOSED:
-                self.finished = True
-        return bytes(sent)
+    def handle(self, event: Any) -> bytes:
+        if isinstance(event, ResponseData):
+            assert self._in_content, "ResponseData outside a multi-line response"
+            self._content += event.data
+            return b""
+        if isinstance(event, EndOfResponse):
+            assert self._in_content, "EndOfResponse outside a multi-line response"
+            content = bytes(self._content)
+            self._content.clear()
+            self._in_content = False
+            self.contents.append(content)
+            self.log.append(("content", content))
+            self._parse_content(self._current, content)
+            return b""
+        assert isinstance(event, Response | Continuation), event
+        command = self._pending.pop(0) if self._greeted and self._pending else None
+        self._greeted = True
+        self._current = command
+        self.log.append(("response", event, self.conn.state))
+        self.features.add(("response", type(event).__name__, self.conn.state))
+        if isinstance(event, Response):
+            self._parse(command, event)
+            self._in_content = self.conn.in_response
+        if self.conn.state is State.TLS:
+            self.log.append(("TLS",))
+            self.finished = True
+        elif self.conn.state is State.CLOSED:
+            self.finished = True
+        return b""
 
     _current: Command | None = None
     _greeted = False
-
-    def receive(self, data: bytes) -> None:
-        if not self.finished and not self._eof:
-            self.conn.receive_data(data)
-            self._eof = not data
 
 
 def run_client(data: bytes) -> set[object]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import random
 from collections.abc import Iterable
+from typing import Any
 
 from mimekit.smtp import (
     NEED_DATA,
@@ -59,7 +60,7 @@ from mimekit.smtp._connection import kind_of
 from mimekit.smtp._sasl import Challenge, Credentials, server_mechanism
 from mimekit.smtp._states import ALLOWED, TRANSITIONS, Kind, Outcome, State
 
-from ._common import chunkings, corpus_messages
+from ._common import ClientDriverBase, chunkings, corpus_messages
 from ._engine import Target
 
 __all__ = ["SMTP_TARGETS", "ClientDriver", "ServerDriver"]
@@ -306,9 +307,13 @@ _SENDERS = ("a@b.example", "", "bounce@x.example", "\u00e9@b.example")
 _RCPTS = ("c@d.example", "e@f.example", "postmaster", "g@[192.0.2.1]")
 
 
-class ClientDriver:
+class ClientDriver(ClientDriverBase):
     """Drives a ClientConnection: pipelined batches the state allows, the
     content after 354; reads replies. Deterministic for a plan seed."""
+
+    need_data = NEED_DATA
+    closed_type = ConnectionClosed
+    remote_error = RemoteProtocolError
 
     def __init__(self, plan: int) -> None:
         self.conn = ClientConnection()
@@ -406,43 +411,17 @@ class ClientDriver:
             planned = nxt
         return bytes(out)
 
-    def pump(self, act: bool = True) -> bytes:
-        """Act and read events until more bytes are needed or the session is
-        over (closed, broken by a protocol error, or at the TLS handshake);
-        return what was sent. ``act=False`` only reads."""
-        sent = bytearray()
-        while not self.finished:
-            if act:
-                sent += self.act()
-            try:
-                event = self.conn.next_event()
-            except RemoteProtocolError as exc:
-                self.log.append(("error", type(exc).__name__))
-                self.features.add(("error", str(exc)[:30]))
-                self.finished = True
-                break
-            if event is NEED_DATA:
-                break
-            if isinstance(event, ConnectionClosed):
-                self.log.append(("closed",))
-                self.finished = True
-                break
-            assert isinstance(event, Reply), event
-            self.log.append(("reply", event, self.conn.state))
-            self.features.add(("reply", event.code // 100, self.conn.state))
-            if self.conn.state is State.TLS:
-                self.log.append(("TLS",))
-                self.finished = True
-            elif self.conn.state is State.CLOSED:
-                self.log.append(("closed by reply",))
-                self.finished = True
-        return bytes(sent)
-
-    def receive(self, data: bytes) -> None:
-        """Bytes from the server (``b""``: the end of input)."""
-        if not self.finished and not self._eof:
-            self.conn.receive_data(data)
-            self._eof = not data
+    def handle(self, event: Any) -> bytes:
+        assert isinstance(event, Reply), event
+        self.log.append(("reply", event, self.conn.state))
+        self.features.add(("reply", event.code // 100, self.conn.state))
+        if self.conn.state is State.TLS:
+            self.log.append(("TLS",))
+            self.finished = True
+        elif self.conn.state is State.CLOSED:
+            self.log.append(("closed by reply",))
+            self.finished = True
+        return b""
 
 
 def run_client(data: bytes) -> set[object]:

@@ -23,7 +23,9 @@ from .tree import (
     PartialJoinError,
     SourceClosedError,
     compose,
+    html_to_text,
     join_partial,
+    make_message_id,
     parse,
     parse_file,
 )
@@ -53,7 +55,9 @@ __all__ = [
     "SourceClosedError",
     "__version__",
     "compose",
+    "html_to_text",
     "join_partial",
+    "make_message_id",
     "parse",
     "parse_file",
 ]

@@ -14,8 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ..mailstore import Maildir
-from ..tree import Message, Part
-from ..tree._reply import html_to_text
+from ..tree import Message, Part, html_to_text
 from ._errors import AgentError, ConfigError
 
 __all__ = ["Row", "format_rows", "open_folder", "render", "resolve", "rows"]

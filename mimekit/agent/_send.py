@@ -20,8 +20,7 @@ from pathlib import Path
 from ..imap import IMAPClient, IMAPCommandError
 from ..mailstore import Maildir
 from ..smtp import SMTPRecipientsRefused
-from ..tree import Message, compose, parse
-from ..tree._compose import make_message_id
+from ..tree import Message, compose, make_message_id, parse
 from ._accounts import Account
 from ._connect import Connector
 from ._content import crlf

@@ -4,7 +4,7 @@ Imports only :mod:`mimekit.codecs`, :mod:`mimekit.fields` and the base
 modules; the mail stores and protocols build on it.
 """
 
-from ._compose import compose
+from ._compose import compose, make_message_id
 from ._headers import Header, Headers
 from ._limits import DEFAULT_LIMITS, Limits
 from ._message import Message
@@ -12,6 +12,7 @@ from ._parse import Parser, parse, parse_file
 from ._part import Part
 from ._partial import PartialJoinError, join_partial
 from ._range import parse_range
+from ._reply import html_to_text
 from ._source import SourceClosedError
 
 __all__ = [
@@ -25,7 +26,9 @@ __all__ = [
     "PartialJoinError",
     "SourceClosedError",
     "compose",
+    "html_to_text",
     "join_partial",
+    "make_message_id",
     "parse",
     "parse_file",
     "parse_range",

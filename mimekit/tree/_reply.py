@@ -184,6 +184,7 @@ def html_to_text(markup: str) -> str:
     Good enough to quote an HTML-only message in a plain-text reply; not a
     renderer (no table layout, list markers or link targets).
 
+    >>> from mimekit import html_to_text
     >>> html_to_text("<p>Hello <b>you</b></p><p>Bye</p>")
     'Hello you\\n\\nBye'
     """

@@ -263,7 +263,7 @@ def test_a_dribbling_client_must_log_in_in_time() -> None:
                 if not chunk:
                     break
         assert got.startswith(b"* BYE Autologout; took too long to log in"), got
-        assert 0.9 < time.monotonic() - started < 2.5
+        assert 0.9 < time.monotonic() - started < 3.5
 
 
 @pytest.mark.parametrize("plus", [False, True])

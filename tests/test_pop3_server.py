@@ -473,4 +473,4 @@ def test_a_dribbling_client_meets_the_session_limit(box: Box) -> None:
                 p.quit()
         assert got.startswith(b"+OK"), got
         assert got.endswith(b"\r\n-ERR session time limit reached\r\n"), got
-        assert 0.9 < time.monotonic() - started < 2.5
+        assert 0.9 < time.monotonic() - started < 3.5

@@ -47,3 +47,32 @@ def test_logins_are_logged_and_hostile_names_cannot_forge_lines(caplog) -> None:
     assert len(lines) == 2  # the newline in the name did not start a forged record
     assert 'user="x\\nimap login' in caplog.text  # escaped by repr
     assert "rip=192.0.2.9 (failure 1 from this address" in caplog.text
+
+
+def test_password_checks_run_two_at_a_time_in_their_own_threads() -> None:
+    import asyncio
+    import threading
+    import time
+
+    from mimekit._guard import check_password
+
+    running, peak, names = [0], [0], set()
+    lock = threading.Lock()
+
+    def verify(user: str, password: str) -> bool:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+            names.add(threading.current_thread().name)
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return password == "right"
+
+    async def main() -> list[bool]:
+        return await asyncio.gather(*(check_password(verify, "u", "right" if i % 2 else "no")
+                                      for i in range(8)))
+
+    assert asyncio.run(main()) == [False, True] * 4
+    assert peak[0] == 2
+    assert all(n.startswith("mimekit-auth") for n in names)

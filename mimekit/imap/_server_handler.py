@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._guard import check_password
 from ._mailbox import MailboxHub, MailStore
 
 __all__ = ["Handler", "MaildirHandler", "Session"]
@@ -113,7 +114,7 @@ class MaildirHandler(Handler):
                       password: str) -> bool:
         if inspect.iscoroutinefunction(self.verify):
             return bool(await self.verify(username, password))
-        return bool(await asyncio.to_thread(self.verify, username, password))
+        return await check_password(self.verify, username, password)
 
     def _open(self, name: str) -> MailStore:
         store = MailStore(self.root / name, hub=self.hub, create=True)

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._guard import check_password
 from ..mailstore import Maildir
 from ._events import Response
 from ._syntax import apop_digest
@@ -120,7 +121,7 @@ class MaildirHandler(Handler):
                       password: str) -> bool:
         if inspect.iscoroutinefunction(self.verify):
             return bool(await self.verify(username, password))
-        return bool(await asyncio.to_thread(self.verify, username, password))
+        return await check_password(self.verify, username, password)
 
     async def on_apop(self, session: Session, username: str, timestamp: str,
                       digest: str) -> bool:

@@ -23,6 +23,7 @@ import secrets
 from collections.abc import Callable
 from typing import TypeVar
 
+from .._guard import check_password
 from ..smtp import Reply
 from ..smtp._handler import Envelope, Handler, Session
 from ._delivery import LocalDelivery, received_field, return_path_field
@@ -95,7 +96,7 @@ class MailSystemHandler(Handler):
     async def on_auth(self, session: Session, mechanism: str, username: str,
                       password: str) -> bool:
         # scrypt costs tens of milliseconds of CPU: keep the loop responsive.
-        return await asyncio.to_thread(self.users.verify, username, password)
+        return await check_password(self.users.verify, username, password)
 
     async def on_rcpt(self, session: Session, envelope: Envelope, recipient: str,
                       params: dict[str, str | None]) -> Reply | None:

@@ -18,8 +18,15 @@ from pathlib import Path
 
 import atheris  # type: ignore[import-not-found]
 
+# Every package a target reaches, imported (so instrumented) before the
+# targets import them: a module first imported outside this block would run
+# without coverage, and libFuzzer would fuzz it blind.
 with atheris.instrument_imports(include=["mimekit"]):
-    import mimekit  # noqa: F401  (instrumented before the targets import it)
+    import mimekit  # noqa: F401
+    import mimekit.imap  # noqa: F401
+    import mimekit.imap._fetch_data  # noqa: F401
+    import mimekit.pop3  # noqa: F401
+    import mimekit.smtp  # noqa: F401
 
 from ._engine import CRASHES, mutate
 from .targets import TARGETS

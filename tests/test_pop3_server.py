@@ -5,6 +5,7 @@ UIDL stability, wire sizes, TOP, the plaintext policy and the limits."""
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
 import poplib
 import socket
@@ -474,3 +475,30 @@ def test_a_dribbling_client_meets_the_session_limit(box: Box) -> None:
         assert got.startswith(b"+OK"), got
         assert got.endswith(b"\r\n-ERR session time limit reached\r\n"), got
         assert 0.9 < time.monotonic() - started < 3.5
+
+
+def test_a_dribbling_client_must_log_in_in_time(box: Box) -> None:
+    """The login deadline comes before the session limit for a client that
+    has not logged in; a logged-in one is not affected by it."""
+    cfg = config(idle_timeout=5.0, login_timeout=1.0, session_timeout=30.0)
+    with running_server(box.handler(), cfg) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+            started = time.monotonic()
+            s.settimeout(0.1)
+            got = b""
+            while time.monotonic() - started < 4:
+                with contextlib.suppress(OSError):
+                    s.sendall(b"N")
+                try:
+                    chunk = s.recv(4096)
+                except TimeoutError:
+                    continue
+                if not chunk:
+                    break
+                got += chunk
+            assert got.endswith(b"\r\n-ERR autologout: took too long to log in\r\n"), got
+            assert 0.9 < time.monotonic() - started < 3.5
+        p = pop(server)
+        time.sleep(1.3)  # past the login deadline, logged in: still served
+        assert p.stat()[0] == 3
+        p.quit()

@@ -82,6 +82,9 @@ class ServerConfig:
     Attributes:
         hostname: Our name in the greeting (and the APOP timestamp).
         idle_timeout: Seconds to wait for the next bytes from the client.
+        login_timeout: Seconds a client may take to log in, however busy:
+            a slowloris that dribbles bytes cannot hold a connection slot
+            for the whole session time.
         session_timeout: Seconds a connection may last in all.
         max_connections: Simultaneous connections.
         max_connections_per_ip: Simultaneous connections from one address
@@ -105,6 +108,7 @@ class ServerConfig:
 
     hostname: str = "localhost"
     idle_timeout: float = 600.0
+    login_timeout: float = 120.0
     session_timeout: float = 3600.0
     max_connections: int = 100
     max_connections_per_ip: int = 20
@@ -129,6 +133,7 @@ def _err(text: str, code: str | None = None) -> Response:
 
 _SHUTTING_DOWN = _err("server shutting down, try again later", "SYS/TEMP")
 _AUTOLOGOUT = _err("autologout: idle for too long")
+_TOO_SLOW = _err("autologout: took too long to log in")
 
 
 class _Closing(Exception):
@@ -259,7 +264,7 @@ class _Session:
         #: Waiting for the client's next command (nothing half done), since when.
         self.idle = False
         self.loop = asyncio.get_running_loop()
-        self.idle_since = self.loop.time()
+        self.idle_since = self.connected_at = self.loop.time()
         self.watchdog: asyncio.TimerHandle | None = None
 
     # -- plumbing ---------------------------------------------------------------
@@ -294,6 +299,13 @@ class _Session:
             self.shutdown(_AUTOLOGOUT)
             return
         due = (self.idle_since if self.idle else now) + timeout
+        if self.session.authenticated is None:
+            login_due = self.connected_at + self.config.login_timeout
+            if self.idle and now >= login_due:
+                self.shutdown(_TOO_SLOW)
+                return
+            # Busy (a login being checked): look again in a moment.
+            due = min(due, login_due if login_due > now else now + 1.0)
         self.watchdog = self.loop.call_at(due, self._watch)
 
     def release(self) -> None:
@@ -312,7 +324,8 @@ class _Session:
             self._say(greeting)
             if not greeting.ok:
                 return
-            self.watchdog = self.loop.call_later(self.config.idle_timeout, self._watch)
+            self.watchdog = self.loop.call_later(
+                min(self.config.idle_timeout, self.config.login_timeout), self._watch)
             while True:
                 event = self.conn.next_event()
                 if event is NEED_DATA:

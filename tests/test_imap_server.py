@@ -188,6 +188,23 @@ def test_create_delete_rename_subscribe_list_lsub_status(srv: Running) -> None:
     c.logout()
 
 
+def test_append_and_copy_store_a_leading_from_line_exactly(srv: Running) -> None:
+    """A message that starts like an mbox ``From`` line is stored as sent:
+    BODY[] and RFC822.SIZE are the literal's, also after COPY."""
+    raw = b"From someone Mon Jan  1 00:00:00 2024\r\nSubject: odd\r\n\r\nbody\r\n"
+    c = srv.imap("from-user")
+    uid = uid_of(ok(c.append("INBOX", None, None, raw))[0])
+    c.select("INBOX")
+    items = fetch_one(c, str(uid), "(RFC822.SIZE BODY.PEEK[])", uid=True)
+    assert items["RFC822.SIZE"] == len(raw) and items["BODY[]"] == raw.decode()
+    ok(c.create("Kept"))
+    ok(c.uid("COPY", str(uid), "Kept"))
+    c.select("Kept")
+    items = fetch_one(c, "1", "(RFC822.SIZE BODY.PEEK[])")
+    assert items["RFC822.SIZE"] == len(raw) and items["BODY[]"] == raw.decode()
+    c.logout()
+
+
 def test_append_flags_date_literal_plus_and_trycreate(srv: Running) -> None:
     c = srv.imap("app-user")
     date = imaplib.Time2Internaldate(datetime(2020, 2, 3, 4, 5, 6, tzinfo=UTC))

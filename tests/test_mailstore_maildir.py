@@ -127,6 +127,15 @@ def test_mbox_from_line_is_not_stored(md: Maildir) -> None:
     assert not md.get_bytes(md.add(changed)).startswith(b"From ")
 
 
+def test_exact_keeps_a_leading_from_line(md: Maildir) -> None:
+    mboxed = b"From alice@example.org Mon Jan  1 00:00:00 2024\n" + RAW
+    assert md.get_bytes(md.add(mboxed, exact=True)) == mboxed
+    assert md.get_bytes(md.add(io.BytesIO(mboxed), exact=True)) == mboxed
+    assert md.get_bytes(md.add(mimekit.parse(mboxed), exact=True)) == mboxed
+    key = md.add(mboxed, exact=True)
+    assert md.get_size(key) == len(mboxed)
+
+
 def test_big_message_is_streamed_and_read_lazily(md: Maildir) -> None:
     payload = os.urandom(3 << 20).hex().encode()  # 6 MiB of text
     raw = b"Subject: big\r\nContent-Type: text/plain\r\n\r\n" + payload + b"\r\n"

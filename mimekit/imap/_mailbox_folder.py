@@ -444,7 +444,7 @@ class Folder:
         file's mtime, the INTERNALDATE (RFC 3501 section 6.3.11)."""
         with self.lock:
             letters = self.letters_for(flags, create=True)
-            key = self.md.add(message, letters, date=date)
+            key = self.md.add(message, letters, date=date, exact=True)
             uid = self._register(key, "cur" if letters else "new", letters)
         self.notify()
         return uid
@@ -522,7 +522,7 @@ class Folder:
                     continue
             with src, dest.lock:
                 letters = self._dest_letters(info, dest)
-                key = dest.md.add(src, letters, date=mtime)
+                key = dest.md.add(src, letters, date=mtime, exact=True)
                 pairs.append((uid, dest._register(key, "cur" if letters else "new", letters)))
         dest.notify()
         return CopyResult(dest.uidvalidity, tuple(pairs))

@@ -138,10 +138,13 @@ class MessageInput:
             return self._message
         return parse(self._data if self._data is not None else self._head)
 
-    def write_content(self, out: IO[bytes] | Sink) -> None:
-        """Write the message, without its From line, to ``out`` in chunks."""
+    def write_content(self, out: IO[bytes] | Sink, *, with_from_line: bool = False) -> None:
+        """Write the message, without its From line (unless asked for), to
+        ``out`` in chunks."""
+        if self._message is None and with_from_line and self.from_line:
+            out.write(self.from_line)
         if self._message is not None:
-            skip = len(self.from_line or b"")
+            skip = 0 if with_from_line else len(self.from_line or b"")
             self._message.write_to(SkipWriter(out, skip).as_file())
         elif self._data is not None:
             view = memoryview(self._data)

@@ -271,7 +271,7 @@ class Maildir:
     # -- delivering -----------------------------------------------------------------------
 
     def add(self, message: MessageLike, flags: str | Iterable[str] = "", *,
-            date: datetime | float | None = None) -> str:
+            date: datetime | float | None = None, exact: bool = False) -> str:
         """Deliver a message atomically; returns its key.
 
         The message is written to ``tmp/`` and fsync'ed, then moved (hard
@@ -281,7 +281,7 @@ class Maildir:
         and Dovecot do the same); then that directory is fsync'ed. The name
         is ``<secs>.M<usecs>P<pid>Q<n>R<random>.<host>,S=<size>,W=<vsize>``
         (Maildir++ and Dovecot size fields). A leading mbox ``From`` line
-        is not stored. Line ends are stored as given. The file's mode
+        is not stored unless ``exact``. Line ends are stored as given. The file's mode
         follows the Maildir directory's, without execute bits (as Dovecot).
 
         Args:
@@ -290,6 +290,9 @@ class Maildir:
             flags: Any of ``D F P R S T`` and keyword letters ``a``-``z``.
             date: The delivery date to record as the file's mtime (IMAP's
                 INTERNALDATE); default now.
+            exact: Store the bytes exactly as given, a first line that looks
+                like an mbox ``From`` line included (IMAP APPEND and COPY:
+                the stored message must be the one the client sent).
 
         Raises:
             ValueError: an invalid flag.
@@ -313,7 +316,7 @@ class Maildir:
         try:
             with os.fdopen(fd, "wb", buffering=CHUNK) as f:
                 counter = SizeCounter(f)
-                inp.write_content(counter)
+                inp.write_content(counter, with_from_line=exact)
                 f.flush()
                 os.fsync(f.fileno())
             if date is not None:

@@ -22,10 +22,10 @@ import atheris  # type: ignore[import-not-found]
 # targets import them: a module first imported outside this block would run
 # without coverage, and libFuzzer would fuzz it blind.
 with atheris.instrument_imports(include=["mimekit"]):
-    import mimekit  # noqa: F401
-    import mimekit.imap  # noqa: F401
-    import mimekit.imap._fetch_data  # noqa: F401
-    import mimekit.pop3  # noqa: F401
+    import mimekit
+    import mimekit.imap
+    import mimekit.imap._fetch_data
+    import mimekit.pop3
     import mimekit.smtp  # noqa: F401
 
 from ._engine import CRASHES, mutate

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mimekit._saslprep import saslprep
 from mimekit.smtp import SMTPNotSupportedError
 from mimekit.smtp._sasl import (
     Challenge,
@@ -226,16 +227,34 @@ def _exchange(mechanism: str, user: str, password: str, authzid: str = "") -> ob
     raise AssertionError("no end")
 
 
-@given(_text.filter(bool), _text.filter(bool), _text)
+@given(_text, _text, _text)
 def test_plain_round_trip(user: str, password: str, authzid: str) -> None:
+    """What arrives is what was given, prepared by SASLprep (RFC 4616), or
+    the client refuses it (a control character...)."""
+    try:
+        expected = [saslprep(v, allow_unassigned=True) for v in (user, password, authzid)]
+    except ValueError:
+        with pytest.raises(ValueError, match="SASLprep"):
+            client_mechanism("PLAIN", user, password, authzid=authzid)
+        return
+    if not expected[0] or not expected[1]:  # empty, or prepared away to nothing
+        with pytest.raises(ValueError, match="empty"):
+            client_mechanism("PLAIN", user, password, authzid=authzid)
+        return
     assert _exchange("PLAIN", user, password, authzid) == Credentials(
-        authzid=authzid, username=user, password=password)
+        authzid=expected[2], username=expected[0], password=expected[1])
 
 
 @given(_text, _text)
 def test_login_round_trip(user: str, password: str) -> None:
+    try:
+        expected = [saslprep(v, allow_unassigned=True) for v in (user, password)]
+    except ValueError:
+        with pytest.raises(ValueError, match="SASLprep"):
+            client_mechanism("LOGIN", user, password)
+        return
     assert _exchange("LOGIN", user, password) == Credentials(
-        authzid="", username=user, password=password)
+        authzid="", username=expected[0], password=expected[1])
 
 
 @given(_text.filter(lambda u: u.strip(" ") == u and u != ""), _text)

@@ -11,6 +11,11 @@ re-derives the hash and compares in constant time. PBKDF2-SHA256 hashes
 without scrypt. The file is replaced atomically (write, fsync, rename), so a
 reader never sees half of it.
 
+Passwords are prepared with SASLprep (RFC 4013) before they are hashed or
+checked, so the same password typed as different code points (a composed
+or decomposed accent, a no-break space) is the same password; plain ASCII
+is unchanged by it.
+
 A plain-text password cannot be recovered from the file, so mechanisms
 that need the secret itself (APOP, CRAM-MD5) are not offered by the servers.
 """
@@ -27,6 +32,8 @@ import re
 import secrets
 import tempfile
 from pathlib import Path
+
+from .._saslprep import saslprep
 
 __all__ = ["UserDB", "hash_password", "verify_password"]
 
@@ -113,14 +120,24 @@ class UserDB:
     def verify(self, name: str, password: str) -> bool:
         """Check a password. Unknown users take as long as known ones."""
         stored = self._load().get(name.lower())
+        try:
+            password = saslprep(password, allow_unassigned=True)
+        except ValueError:
+            stored = None  # no password that SASLprep refuses was ever set
         if stored is None:
             verify_password(password, _dummy_hash())  # same cost: no user enumeration by timing
             return False
         return verify_password(password, stored)
 
     def set_password(self, name: str, password: str) -> None:
-        """Add a user or change a password (atomically rewrites the file)."""
+        """Add a user or change a password (atomically rewrites the file).
+
+        Raises:
+            ValueError: a bad name, an empty password, or one that SASLprep
+                refuses (control characters, unassigned code points...).
+        """
         name = self.check_name(name)
+        password = saslprep(password)
         if not password:
             raise ValueError("empty password")
         users = dict(self._load())

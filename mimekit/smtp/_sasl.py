@@ -54,6 +54,7 @@ import os
 import time
 from dataclasses import dataclass
 
+from .._saslprep import saslprep
 from ._errors import SMTPNotSupportedError
 from ._events import Reply
 
@@ -143,6 +144,9 @@ class _ClientPlain(SaslClient):
         for what, value in (("user", user), ("password", password), ("authzid", authzid)):
             if "\x00" in value:
                 raise ValueError(f"PLAIN: the {what} contains NUL")
+        # RFC 4616 section 2: the client prepares them with SASLprep.
+        user, password, authzid = (saslprep(v, allow_unassigned=True)
+                                   for v in (user, password, authzid))
         if not user or not password:
             raise ValueError("PLAIN: user and password must not be empty (RFC 4616)")
         self._message = f"{authzid}\x00{user}\x00{password}".encode()
@@ -164,7 +168,8 @@ class _ClientLogin(SaslClient):
     mechanism = "LOGIN"
 
     def __init__(self, user: str, password: str) -> None:
-        self._answers = [user.encode(), password.encode()]
+        # As for PLAIN: the same strings, prepared the same way.
+        self._answers = [saslprep(v, allow_unassigned=True).encode() for v in (user, password)]
         self._sent = 0
 
     def respond(self, challenge: str) -> str:
@@ -242,7 +247,8 @@ def client_mechanism(mechanism: str, user: str, password: str | None = None, *,
         authzid: PLAIN only: act as this identity (RFC 4616); empty for none.
 
     Raises:
-        ValueError: a needed secret is missing, or contains NUL.
+        ValueError: a needed secret is missing, or contains NUL; PLAIN and
+            LOGIN: a user or password that SASLprep (RFC 4013) refuses.
         SMTPNotSupportedError: we do not implement the mechanism.
     """
     name = mechanism.upper()

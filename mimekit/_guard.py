@@ -9,6 +9,12 @@
   connections, so password guessing gets slower and slower; the count is
   forgotten after a quiet period. Memory stays bounded however many
   addresses try.
+* **Room for newcomers.** When a server is full, a new connection closes
+  the session that has waited longest for its client without logging in
+  (nothing is lost: it has not even started a transaction), as Dovecot's
+  login processes do, instead of being turned away. An idle flood, even
+  from this machine (which the per-address count does not limit), then
+  cannot lock everyone else out until its sessions time out.
 * **Password checks in their own threads.** A check (scrypt: tens of
   milliseconds of CPU and 16 MiB) runs in a pool of two threads kept for
   it, so a flood of logins queues there instead of taking every worker
@@ -26,10 +32,11 @@ import asyncio
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
 
-__all__ = ["ClientGuard", "check_password", "is_loopback"]
+__all__ = ["ClientGuard", "Evictable", "check_password", "is_loopback", "oldest_idle"]
 
 log = logging.getLogger("mimekit.auth")
 
@@ -49,6 +56,31 @@ async def check_password(verify: Callable[[str, str], object], user: str,
     threads; its result as a bool."""
     loop = asyncio.get_running_loop()
     return bool(await loop.run_in_executor(_PASSWORD_CHECKS, verify, user, password))
+
+
+class Evictable(Protocol):
+    """What :func:`oldest_idle` needs of a session."""
+
+    #: When the session began waiting for its client (the event loop's clock).
+    idle_since: float
+
+    @property
+    def evictable(self) -> bool:
+        """Waiting for the client, not logged in, nothing under way."""
+        ...
+
+
+_S = TypeVar("_S", bound=Evictable)
+
+
+def oldest_idle(sessions: Iterable[_S]) -> _S | None:
+    """The session to close to make room for a new connection (see the
+    module docs), or None when every session is busy or logged in."""
+    best: _S | None = None
+    for session in sessions:
+        if session.evictable and (best is None or session.idle_since < best.idle_since):
+            best = session
+    return best
 
 
 def is_loopback(host: str) -> bool:

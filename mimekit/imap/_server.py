@@ -38,7 +38,7 @@ import ssl
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .._guard import ClientGuard
+from .._guard import ClientGuard, oldest_idle
 from ._mailbox_folder import Folder
 from ._responses import ResponseCode, StatusResponse
 from ._server_base import log
@@ -225,7 +225,13 @@ class IMAPServer:
         peer = (writer.get_extra_info("peername") or ("?",))[0]
         allowed = self.guard.connect(peer)
         try:
-            if self._active > self.config.max_connections or self.closing or not allowed:
+            full = self._active > self.config.max_connections
+            if full and allowed and not self.closing:
+                victim = oldest_idle(self._live)
+                if victim is not None:
+                    victim.evict()
+                    full = False
+            if full or self.closing or not allowed:
                 writer.write(ServerConnection().send(StatusResponse(
                     status="BYE", code=ResponseCode(name="UNAVAILABLE"),
                     text="Too many connections; try again later")))

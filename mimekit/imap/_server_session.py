@@ -171,6 +171,16 @@ class ServerSession(MailboxCommands, MessageCommands):
             self.writer.close()
             self.reader.feed_eof()
 
+    @property
+    def evictable(self) -> bool:
+        """Waiting for the client before logging in."""
+        return self.waiting and self.session.authenticated is None
+
+    def evict(self) -> None:
+        """Close this session to make room for a new one (the server is full)."""
+        self.shutdown("Too many connections; closing idle ones", "UNAVAILABLE",
+                      mid_command=True)
+
     def _timeout(self) -> float:
         return (self.config.idle_timeout if self.session.authenticated
                 else self.config.login_timeout)

@@ -38,7 +38,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .._guard import ClientGuard, is_loopback
+from .._guard import ClientGuard, is_loopback, oldest_idle
 from ..smtp._sasl import Challenge, Credentials, SaslServer, server_mechanism, server_mechanisms
 from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
@@ -134,6 +134,7 @@ def _err(text: str, code: str | None = None) -> Response:
 _SHUTTING_DOWN = _err("server shutting down, try again later", "SYS/TEMP")
 _AUTOLOGOUT = _err("autologout: idle for too long")
 _TOO_SLOW = _err("autologout: took too long to log in")
+_EVICTED = _err("too many connections, closing idle ones", "SYS/TEMP")
 
 
 class _Closing(Exception):
@@ -210,7 +211,13 @@ class POP3Server:
         peer = (writer.get_extra_info("peername") or ("?",))[0]
         allowed = self.guard.connect(peer)
         try:
-            if self._active > self.config.max_connections or self.closing or not allowed:
+            full = self._active > self.config.max_connections
+            if full and allowed and not self.closing:
+                victim = oldest_idle(self._live)
+                if victim is not None:
+                    victim.evict()
+                    full = False
+            if full or self.closing or not allowed:
                 conn = ServerConnection()
                 writer.write(conn.send(_err("too many connections, try again later",
                                             "SYS/TEMP")))
@@ -278,6 +285,16 @@ class _Session:
             self.writer.write(bytes(self.out))
             self.out.clear()
             await self.writer.drain()
+
+    @property
+    def evictable(self) -> bool:
+        """Waiting for a command before logging in."""
+        return (self.idle and self.session.authenticated is None
+                and self.conn.state is State.AUTHORIZATION)
+
+    def evict(self) -> None:
+        """Close this session to make room for a new one (the server is full)."""
+        self.shutdown(_EVICTED)
 
     def shutdown(self, response: Response = _SHUTTING_DOWN) -> None:
         """End the session now with a last ``-ERR`` if it is idle (waiting

@@ -35,7 +35,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._guard import ClientGuard, is_loopback
+from .._guard import ClientGuard, is_loopback, oldest_idle
 from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
     Auth,
@@ -69,6 +69,7 @@ from ._sasl import (
     server_mechanism,
     server_mechanisms,
 )
+from ._states import State
 
 __all__ = ["SMTPServer", "ServerConfig"]
 
@@ -164,6 +165,8 @@ class SMTPServer:
             raise ValueError("implicit_tls needs an ssl_context")
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
+        #: The sessions running (for :func:`oldest_idle`).
+        self._live: set[_Session] = set()
         self._active = 0
         c = self.config
         self.guard = ClientGuard(max_per_address=c.max_connections_per_ip,
@@ -206,12 +209,22 @@ class SMTPServer:
         peer = (writer.get_extra_info("peername") or ("?",))[0]
         allowed = self.guard.connect(peer)
         try:
-            if self._active > self.config.max_connections or self._closing or not allowed:
+            full = self._active > self.config.max_connections
+            if full and allowed and not self._closing:
+                victim = oldest_idle(self._live)
+                if victim is not None:
+                    victim.evict()
+                    full = False
+            if full or self._closing or not allowed:
                 writer.write(ServerConnection().send(_BUSY))
                 await writer.drain()
                 return
             session = _Session(self, reader, writer)
-            await asyncio.wait_for(session.run(), self.config.session_timeout)
+            self._live.add(session)
+            try:
+                await asyncio.wait_for(session.run(), self.config.session_timeout)
+            finally:
+                self._live.discard(session)
         except TimeoutError:
             with contextlib.suppress(Exception):
                 writer.write(b"421 4.4.2 session time limit reached\r\n")
@@ -250,6 +263,23 @@ class _Session:
         self.auth_failures = 0
         self.sasl: SaslServer | None = None
         self.sasl_mechanism = ""
+        #: Waiting for the client's next bytes, since when (loop clock).
+        self.waiting = False
+        self.idle_since = 0.0
+
+    @property
+    def evictable(self) -> bool:
+        """Waiting between commands, before AUTH and outside a transaction."""
+        return (self.waiting and self.session.authenticated is None
+                and self.conn.state in (State.INIT, State.READY))
+
+    def evict(self) -> None:
+        """Close this session to make room for a new one (the server is full)."""
+        self.waiting = False
+        with contextlib.suppress(Exception):
+            self.writer.write(b"421 4.7.0 too many connections, closing idle ones\r\n")
+        self.writer.close()
+        self.reader.feed_eof()
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -275,8 +305,12 @@ class _Session:
                     await self._flush()
                     # asyncio.timeout, not wait_for: wait_for wraps each read
                     # in a new Task, which costs more than the read itself.
-                    async with asyncio.timeout(self.config.idle_timeout):
-                        data = await self.reader.read(65536)
+                    self.waiting, self.idle_since = True, asyncio.get_running_loop().time()
+                    try:
+                        async with asyncio.timeout(self.config.idle_timeout):
+                            data = await self.reader.read(65536)
+                    finally:
+                        self.waiting = False
                     self.conn.receive_data(data)
                     continue
                 if event is PAUSED:

@@ -15,10 +15,12 @@ Literals                   64 MiB per command (APPEND's message;
                            ``APPENDLIMIT``); a bigger one is refused with
                            ``NO [TOOBIG]`` before the ``+``, nothing is
                            allocated for it
-Autologout                 120 s before login, 30 min after (RFC 3501
-                           section 5.4), IDLE included
+Autologout                 120 s before login (silent or not), 30 min
+                           idle after (RFC 3501 section 5.4), IDLE included
 Connections                200 at once, 20 per client address (loopback
-                           not counted): ``* BYE [UNAVAILABLE]`` beyond
+                           not counted); when full, the session idle
+                           longest before login is closed for a newcomer,
+                           else ``* BYE [UNAVAILABLE]``
 Sessions per user          20 at once: ``NO [LIMIT]`` at login beyond
 Errors                     20 invalid commands, then ``* BYE`` and close
 Failed logins              a delay that doubles with each failure from the

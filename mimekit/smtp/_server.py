@@ -15,7 +15,10 @@ Message size               25 MiB, advertised as SIZE; 552 beyond
 Recipients                 100 per message; 452 4.5.3 beyond
 Idle timeout               300 s per read (RFC 5321 section 4.5.3.2)
 Session time               1800 s in all
-Connections                100 at once, 20 per client address; 421 beyond
+Connections                100 at once, 20 per client address (loopback
+                           not counted); when full, the session idle
+                           longest outside a transaction and AUTH is
+                           closed for a newcomer, else 421
 Errors                     20 bad commands, then 421
 Failed AUTH                a delay that doubles with each failure from the
                            same address (1 s, 2 s, 4 s... up to 60 s, reset

@@ -46,7 +46,7 @@ FAILURE_MEMORY = 900.0
 MAX_REMEMBERED = 10_000
 
 
-#: Threads for password checks (see the module docs); made on first use.
+#: Threads for password checks (see the module docs); they start on first use.
 _PASSWORD_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mimekit-auth")
 
 
@@ -66,7 +66,8 @@ class Evictable(Protocol):
 
     @property
     def evictable(self) -> bool:
-        """Waiting for the client, not logged in, nothing under way."""
+        """Waiting for the client and not logged in, with no transaction
+        under way: closing it loses nothing."""
         ...
 
 
@@ -140,7 +141,9 @@ class ClientGuard:
         if len(self._failures) > MAX_REMEMBERED:
             oldest = min(self._failures, key=lambda a: self._failures[a][1])
             del self._failures[oldest]
-        delay: float = min(self.failure_delay * 2.0 ** (count - 1), self.failure_delay_max)
+        # (The exponent is capped: 2.0 ** 1024 would raise OverflowError.)
+        delay: float = min(self.failure_delay * 2.0 ** min(count - 1, 62),
+                           self.failure_delay_max)
         log.warning("%s authentication failed: user=%r method=%s rip=%s "
                     "(failure %d from this address, answering in %.1f s)",
                     service or "-", user, mechanism or "-", address, count, delay)

@@ -76,3 +76,10 @@ def test_password_checks_run_two_at_a_time_in_their_own_threads() -> None:
     assert asyncio.run(main()) == [False, True] * 4
     assert peak[0] == 2
     assert all(n.startswith("mimekit-auth") for n in names)
+
+
+def test_failure_delay_never_overflows() -> None:
+    # 2.0 ** 1024 raises OverflowError: a patient guesser must not break it.
+    g = ClientGuard(failure_delay=1.0, failure_delay_max=60.0)
+    delays = [g.failed_login("192.0.2.7") for _ in range(1100)]
+    assert delays[-1] == 60.0

@@ -123,3 +123,64 @@ def test_imap_newcomer_closes_idle_sessions_but_never_logged_in_ones() -> None:
         for client in clients:
             assert client.noop()[0] == "OK"
             client.logout()
+
+
+def test_smtp_evicted_session_acts_on_nothing_it_had_sent() -> None:
+    """Told 421, the client will retry: a transaction it had already
+    pipelined (bytes buffered when the newcomer arrived) must not be
+    delivered as well."""
+    import asyncio
+
+    handler = RecordingHandler()
+
+    async def main() -> bytes:
+        from mimekit.smtp import SMTPServer
+
+        server = SMTPServer(handler, SMTPConfig(max_connections=1))
+        await server.start("127.0.0.1", 0)
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        await reader.readline()
+        writer.write(b"EHLO client.example\r\n")
+        while not (await reader.readline()).startswith(b"250 "):
+            pass
+        await asyncio.sleep(0.1)
+        (victim,) = server._live
+        # The pipelined transaction and the newcomer land in one loop turn.
+        victim.reader.feed_data(b"MAIL FROM:<a@example.test>\r\nRCPT TO:<b@example.test>\r\n"
+                                b"BDAT 7 LAST\r\nhello\r\n")
+        victim.evict()
+        said = await reader.read()
+        writer.close()
+        await server.close(grace=1)
+        return said
+
+    assert asyncio.run(main()) == b"421 4.7.0 too many connections, closing idle ones\r\n"
+    assert handler.messages == []
+
+
+def test_pop3_client_that_stops_reading_is_cut_off() -> None:
+    """A client that pipelines commands but never reads the responses would
+    hold its session in a write forever; it gets the login deadline."""
+    root = Path(tempfile.mkdtemp(prefix="mimekit-flood-pop3-"))
+    handler = MaildirHandler(root, lambda u, p: False)
+    config = POP3Config(login_timeout=1.0, idle_timeout=2.0)
+    with running_pop3(handler, config) as server, socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", server.port))
+        s.settimeout(0.05)
+        started = time.monotonic()
+        cut = False
+        while time.monotonic() - started < 6:
+            try:
+                s.sendall(b"CAPA\r\n" * 2000)  # never reading a response
+            except TimeoutError:
+                continue
+            except OSError:
+                cut = True
+                break
+        assert cut, "the server kept the session"
+        assert time.monotonic() - started < 4
+        deadline = time.monotonic() + 3
+        while server._live and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not server._live

@@ -58,8 +58,11 @@ def test_clients_send_prepared_credentials() -> None:
     answers = [base64.b64decode(login.respond(base64.b64encode(p).decode()))
                for p in (b"Username:", b"Password:")]
     assert answers == [b"IX", b"pass"]
-    with pytest.raises(ValueError, match="SASLprep"):
-        client_mechanism("PLAIN", "user", "bell\u0007")
+    # What SASLprep refuses is sent as given: many servers do not prepare
+    # passwords, and the user must still be able to log in to them.
+    for raw in ("bell\u0007", "\u05e9\u05dc\u05d5\u05dd123"):
+        plain = client_mechanism("PLAIN", "user", raw)
+        assert base64.b64decode(plain.initial_response() or "") == f"\0user\0{raw}".encode()
 
 
 def test_users_file_compares_prepared_passwords(tmp_path: Path) -> None:
@@ -73,6 +76,18 @@ def test_users_file_compares_prepared_passwords(tmp_path: Path) -> None:
         db.set_password("bob", "tab\there")
     db.set_password("carol", "plain-ascii")  # unchanged by SASLprep
     assert db.verify("carol", "plain-ascii")
+
+
+def test_users_file_hashes_made_before_saslprep_still_work(tmp_path: Path) -> None:
+    from mimekit.serve._users import hash_password
+
+    raw = {"erin": "pass\u00a0word", "frank": "\u05e9\u05dc\u05d5\u05dd123",
+           "grace": "cafe\u0301"}
+    (tmp_path / "users").write_text("".join(f"{u}:{hash_password(p)}\n" for u, p in raw.items()))
+    db = UserDB(tmp_path / "users")
+    for user, password in raw.items():
+        assert db.verify(user, password), user  # as typed when the hash was made
+        assert not db.verify(user, password + "x"), user
 
 
 def test_end_to_end_against_mimekit_serve() -> None:

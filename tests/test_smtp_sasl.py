@@ -227,16 +227,19 @@ def _exchange(mechanism: str, user: str, password: str, authzid: str = "") -> ob
     raise AssertionError("no end")
 
 
+def _prepared(text: str) -> str:
+    """SASLprep, or the text as given where SASLprep refuses it."""
+    try:
+        return saslprep(text, allow_unassigned=True)
+    except ValueError:
+        return text
+
+
 @given(_text, _text, _text)
 def test_plain_round_trip(user: str, password: str, authzid: str) -> None:
     """What arrives is what was given, prepared by SASLprep (RFC 4616), or
-    the client refuses it (a control character...)."""
-    try:
-        expected = [saslprep(v, allow_unassigned=True) for v in (user, password, authzid)]
-    except ValueError:
-        with pytest.raises(ValueError, match="SASLprep"):
-            client_mechanism("PLAIN", user, password, authzid=authzid)
-        return
+    as given where SASLprep refuses it (a control character...)."""
+    expected = [_prepared(v) for v in (user, password, authzid)]
     if not expected[0] or not expected[1]:  # empty, or prepared away to nothing
         with pytest.raises(ValueError, match="empty"):
             client_mechanism("PLAIN", user, password, authzid=authzid)
@@ -247,12 +250,7 @@ def test_plain_round_trip(user: str, password: str, authzid: str) -> None:
 
 @given(_text, _text)
 def test_login_round_trip(user: str, password: str) -> None:
-    try:
-        expected = [saslprep(v, allow_unassigned=True) for v in (user, password)]
-    except ValueError:
-        with pytest.raises(ValueError, match="SASLprep"):
-            client_mechanism("LOGIN", user, password)
-        return
+    expected = [_prepared(v) for v in (user, password)]
     assert _exchange("LOGIN", user, password) == Credentials(
         authzid="", username=expected[0], password=expected[1])
 

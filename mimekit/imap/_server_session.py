@@ -29,7 +29,7 @@ before logging in, or ``idle_timeout`` seconds after (RFC 3501 section
 5.4: at least 30 minutes; IDLE counts as idle, and RFC 2177 clients
 re-issue IDLE every 29 minutes), gets ``* BYE`` and is disconnected. A
 client that has not logged in ``login_timeout`` seconds after connecting
-is disconnected too, however busy: a slowloris that dribbles a byte now
+is disconnected too, silent or not: a slowloris that dribbles a byte now
 and then cannot hold a connection slot (Dovecot does the same).
 """
 
@@ -173,7 +173,8 @@ class ServerSession(MailboxCommands, MessageCommands):
 
     @property
     def evictable(self) -> bool:
-        """Waiting for the client before logging in."""
+        """Waiting for the client before logging in (mid-line or mid-SASL
+        too: nothing is under way before a login)."""
         return self.waiting and self.session.authenticated is None
 
     def evict(self) -> None:
@@ -182,7 +183,7 @@ class ServerSession(MailboxCommands, MessageCommands):
                       mid_command=True)
 
     def _timeout(self) -> float:
-        return (self.config.idle_timeout if self.session.authenticated
+        return (self.config.idle_timeout if self.session.authenticated is not None
                 else self.config.login_timeout)
 
     def _watch(self) -> None:
@@ -194,7 +195,7 @@ class ServerSession(MailboxCommands, MessageCommands):
             self.shutdown("Autologout; idle for too long", mid_command=True)
             return
         due = (self.idle_since if self.waiting else now) + timeout
-        if not self.session.authenticated:
+        if self.session.authenticated is None:
             login_due = self.connected_at + self.config.login_timeout
             if self.waiting and now >= login_due:
                 self.shutdown("Autologout; took too long to log in", mid_command=True)

@@ -4,7 +4,8 @@
 binary file. Each is written out in bounded memory (a Message through
 :meth:`~mimekit.Part.write_to`, a file in chunks), and an mbox ``From`` line at
 the start is taken off: it is envelope data, not part of the message, and a
-Maildir file must not start with one.
+Maildir file should not start with one. (``Maildir.add(exact=True)`` keeps
+it: IMAP APPEND stores what the client sent, whatever it is.)
 """
 
 from __future__ import annotations

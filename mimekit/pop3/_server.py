@@ -13,7 +13,7 @@ Limits and security defaults (each configurable in :class:`ServerConfig`):
 Command line               512 octets (the core; SASL lines 12288)
 Idle timeout               600 s per read (RFC 1939 section 3: at
                            least 10 minutes)
-Login deadline             120 s from connecting, however busy
+Login deadline             120 s from connecting, silent or not
 Session time               3600 s in all
 Connections                100 at once, 20 per client address (loopback
                            not counted); when full, the session idle
@@ -55,7 +55,7 @@ class ServerConfig:
     Attributes:
         hostname: Our name in the greeting (and the APOP timestamp).
         idle_timeout: Seconds to wait for the next bytes from the client.
-        login_timeout: Seconds a client may take to log in, however busy:
+        login_timeout: Seconds a client may take to log in, silent or not:
             a slowloris that dribbles bytes cannot hold a connection slot
             for the whole session time.
         session_timeout: Seconds a connection may last in all.

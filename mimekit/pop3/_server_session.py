@@ -108,13 +108,23 @@ class ServerSession:
         if self.out:
             self.writer.write(bytes(self.out))
             self.out.clear()
-            await self.writer.drain()
+            # A client that stops reading is cut off like a silent one (and
+            # before login, at the login deadline's pace).
+            c = self.config
+            timeout = c.idle_timeout if self.session.authenticated else c.login_timeout
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.writer.drain()
+            except TimeoutError:
+                self.writer.transport.abort()
+                raise ConnectionError("the client stopped reading") from None
 
     @property
     def evictable(self) -> bool:
-        """Waiting for a command before logging in."""
+        """Waiting for the client before logging in (USER given or a SASL
+        exchange begun too: nothing is under way before a login)."""
         return (self.idle and self.session.authenticated is None
-                and self.conn.state is State.AUTHORIZATION)
+                and self.conn.state in (State.AUTHORIZATION, State.USER, State.SASL))
 
     def evict(self) -> None:
         """Close this session to make room for a new one (the server is full)."""
@@ -128,7 +138,11 @@ class ServerSession:
             with contextlib.suppress(Exception):
                 self.writer.write(self.conn.abort(response))
             # The read in progress sees EOF and the loop ends normally.
+            # (Closing a TLS transport waits for the client's close_notify,
+            # which a client that is not reading never sends: end the read
+            # ourselves rather than wait for the transport.)
             self.writer.close()
+            self.reader.feed_eof()
 
     def _watch(self) -> None:
         """The autologout timer (RFC 1939 section 3: at least 10 minutes).
@@ -464,10 +478,10 @@ class ServerSession:
         return _ok(f"{name} POP3 server signing off ({marked} deleted)")
 
 
-S = ServerSession  # (short, for the table below)
+_S = ServerSession  # (short, for the table below)
 _DISPATCH: dict[type[Event], Any] = {
-    Capa: S._capa, Stls: S._stls, User: S._user, Pass: S._pass, Apop: S._apop,
-    Auth: S._auth, AuthResponse: S._auth_response, Stat: S._stat, List: S._list,
-    Uidl: S._list, Retr: S._retr, Top: S._top, Dele: S._dele, Rset: S._rset,
-    Noop: S._noop, Quit: S._quit,
+    Capa: _S._capa, Stls: _S._stls, User: _S._user, Pass: _S._pass, Apop: _S._apop,
+    Auth: _S._auth, AuthResponse: _S._auth_response, Stat: _S._stat, List: _S._list,
+    Uidl: _S._list, Retr: _S._retr, Top: _S._top, Dele: _S._dele, Rset: _S._rset,
+    Noop: _S._noop, Quit: _S._quit,
 }

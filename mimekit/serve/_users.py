@@ -120,14 +120,18 @@ class UserDB:
     def verify(self, name: str, password: str) -> bool:
         """Check a password. Unknown users take as long as known ones."""
         stored = self._load().get(name.lower())
-        try:
-            password = saslprep(password, allow_unassigned=True)
-        except ValueError:
-            stored = None  # no password that SASLprep refuses was ever set
         if stored is None:
             verify_password(password, _dummy_hash())  # same cost: no user enumeration by timing
             return False
-        return verify_password(password, stored)
+        try:
+            prepared = saslprep(password, allow_unassigned=True)
+        except ValueError:
+            prepared = password
+        if verify_password(prepared, stored):
+            return True
+        # A hash made before passwords were prepared (or of one SASLprep
+        # refuses) is of the password as typed.
+        return prepared != password and verify_password(password, stored)
 
     def set_password(self, name: str, password: str) -> None:
         """Add a user or change a password (atomically rewrites the file).

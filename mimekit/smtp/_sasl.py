@@ -135,6 +135,16 @@ class SaslClient:
         raise SASLError(f"{self.mechanism}: unexpected challenge {challenge[:40]!r}")
 
 
+def _prepared(text: str) -> str:
+    """``text`` prepared by SASLprep, or as given when SASLprep refuses it
+    (right-to-left text with digits, say): many servers do not prepare
+    passwords at all, and the user should still be able to log in to them."""
+    try:
+        return saslprep(text, allow_unassigned=True)
+    except ValueError:
+        return text
+
+
 class _ClientPlain(SaslClient):
     """RFC 4616: ``message = [authzid] UTF8NUL authcid UTF8NUL passwd``."""
 
@@ -145,8 +155,7 @@ class _ClientPlain(SaslClient):
             if "\x00" in value:
                 raise ValueError(f"PLAIN: the {what} contains NUL")
         # RFC 4616 section 2: the client prepares them with SASLprep.
-        user, password, authzid = (saslprep(v, allow_unassigned=True)
-                                   for v in (user, password, authzid))
+        user, password, authzid = (_prepared(v) for v in (user, password, authzid))
         if not user or not password:
             raise ValueError("PLAIN: user and password must not be empty (RFC 4616)")
         self._message = f"{authzid}\x00{user}\x00{password}".encode()
@@ -169,7 +178,7 @@ class _ClientLogin(SaslClient):
 
     def __init__(self, user: str, password: str) -> None:
         # As for PLAIN: the same strings, prepared the same way.
-        self._answers = [saslprep(v, allow_unassigned=True).encode() for v in (user, password)]
+        self._answers = [_prepared(v).encode() for v in (user, password)]
         self._sent = 0
 
     def respond(self, challenge: str) -> str:
@@ -247,8 +256,7 @@ def client_mechanism(mechanism: str, user: str, password: str | None = None, *,
         authzid: PLAIN only: act as this identity (RFC 4616); empty for none.
 
     Raises:
-        ValueError: a needed secret is missing, or contains NUL; PLAIN and
-            LOGIN: a user or password that SASLprep (RFC 4013) refuses.
+        ValueError: a needed secret is missing, or contains NUL.
         SMTPNotSupportedError: we do not implement the mechanism.
     """
     name = mechanism.upper()

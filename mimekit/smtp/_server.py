@@ -243,6 +243,17 @@ class SMTPServer:
                 await writer.wait_closed()
 
 
+async def _drain(writer: asyncio.StreamWriter, timeout: float) -> None:
+    """Wait until the client has taken what was written; a client that stops
+    reading for ``timeout`` seconds is cut off (as idle as a silent one)."""
+    try:
+        async with asyncio.timeout(timeout):
+            await writer.drain()
+    except TimeoutError:
+        writer.transport.abort()
+        raise ConnectionError("the client stopped reading") from None
+
+
 class _Session:
     """One connection's loop."""
 
@@ -269,16 +280,20 @@ class _Session:
         #: Waiting for the client's next bytes, since when (loop clock).
         self.waiting = False
         self.idle_since = 0.0
+        #: Closed to make room (:meth:`evict`): bytes already read are dropped.
+        self.evicted = False
 
     @property
     def evictable(self) -> bool:
-        """Waiting between commands, before AUTH and outside a transaction."""
+        """Waiting for the client, not authenticated and outside a
+        transaction (mid-AUTH too): closing it loses nothing."""
         return (self.waiting and self.session.authenticated is None
-                and self.conn.state in (State.INIT, State.READY))
+                and self.conn.state in (State.INIT, State.READY, State.AUTH))
 
     def evict(self) -> None:
         """Close this session to make room for a new one (the server is full)."""
         self.waiting = False
+        self.evicted = True
         with contextlib.suppress(Exception):
             self.writer.write(b"421 4.7.0 too many connections, closing idle ones\r\n")
         self.writer.close()
@@ -293,7 +308,7 @@ class _Session:
         if self.out:
             self.writer.write(bytes(self.out))
             self.out.clear()
-            await self.writer.drain()
+            await _drain(self.writer, self.config.idle_timeout)
 
     async def run(self) -> None:
         try:
@@ -314,6 +329,10 @@ class _Session:
                             data = await self.reader.read(65536)
                     finally:
                         self.waiting = False
+                    if self.evicted:
+                        # Told 421: what the client had already sent (a whole
+                        # pipelined transaction, perhaps) must not be acted on.
+                        return
                     self.conn.receive_data(data)
                     continue
                 if event is PAUSED:

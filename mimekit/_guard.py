@@ -1,4 +1,4 @@
-"""Per-client-address defences shared by the servers (SMTP, POP3, IMAP).
+"""Defences the servers (SMTP, POP3, IMAP) share against hostile clients.
 
 * **Connections per address.** One host may hold at most so many
   connections at once, so an idle or dribbling flood from one place (a

@@ -25,14 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from ..imap._mailbox import MailboxHub
-from ..imap._server import IMAPServer, IMAPServerConfig
-from ..imap._server_handler import MaildirHandler as IMAPMaildirHandler
+from ..imap import IMAPServer, IMAPServerConfig, MailboxHub
+from ..imap import MaildirHandler as IMAPMaildirHandler
 from ..mailstore import Maildir
-from ..pop3._handler import MaildirHandler
-from ..pop3._server import POP3Server
-from ..pop3._server import ServerConfig as POP3Config
-from ..smtp._server import ServerConfig, SMTPServer
+from ..pop3 import MaildirHandler, POP3Server
+from ..pop3 import ServerConfig as POP3Config
+from ..smtp import ServerConfig, SMTPServer
 from ._delivery import LocalDelivery
 from ._handlers import MailSystemHandler
 from ._queue import Queue

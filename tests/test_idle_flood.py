@@ -151,6 +151,7 @@ def test_smtp_evicted_session_acts_on_nothing_it_had_sent() -> None:
         victim.evict()
         said = await reader.read()
         writer.close()
+        await writer.wait_closed()
         await server.close(grace=1)
         return said
 

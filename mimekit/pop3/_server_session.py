@@ -110,6 +110,12 @@ class ServerSession:
             self.out.clear()
             # A client that stops reading is cut off like a silent one (and
             # before login, at the login deadline's pace).
+            transport = self.writer.transport
+            if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[0]:
+                # At or below the low-water mark the transport is not paused
+                # and drain() does not wait: spare the timer.
+                await self.writer.drain()
+                return
             c = self.config
             timeout = c.idle_timeout if self.session.authenticated else c.login_timeout
             try:

@@ -246,6 +246,12 @@ class SMTPServer:
 async def _drain(writer: asyncio.StreamWriter, timeout: float) -> None:
     """Wait until the client has taken what was written; a client that stops
     reading for ``timeout`` seconds is cut off (as idle as a silent one)."""
+    transport = writer.transport
+    if transport.get_write_buffer_size() <= transport.get_write_buffer_limits()[0]:
+        # At or below the low-water mark the transport is not paused and
+        # drain() does not wait: spare the timer.
+        await writer.drain()
+        return
     try:
         async with asyncio.timeout(timeout):
             await writer.drain()
@@ -277,6 +283,7 @@ class _Session:
         self.auth_failures = 0
         self.sasl: SaslServer | None = None
         self.sasl_mechanism = ""
+        self.loop = asyncio.get_running_loop()
         #: Waiting for the client's next bytes, since when (loop clock).
         self.waiting = False
         self.idle_since = 0.0
@@ -323,7 +330,7 @@ class _Session:
                     await self._flush()
                     # asyncio.timeout, not wait_for: wait_for wraps each read
                     # in a new Task, which costs more than the read itself.
-                    self.waiting, self.idle_since = True, asyncio.get_running_loop().time()
+                    self.waiting, self.idle_since = True, self.loop.time()
                     try:
                         async with asyncio.timeout(self.config.idle_timeout):
                             data = await self.reader.read(65536)

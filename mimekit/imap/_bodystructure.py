@@ -45,7 +45,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._envelope import HeaderFields, Lexer, envelope_from_fields, nolf
+from ._envelope import envelope_from_fields
+from ._header_lexer import HeaderFields, Lexer, nolf
 
 if TYPE_CHECKING:
     from ._fetch_data import Node

@@ -41,7 +41,8 @@ from ._bodystructure import (
     crlf_size,
     parse_mime_fields,
 )
-from ._envelope import HeaderFields, envelope_from_fields, split_header_fields
+from ._envelope import envelope_from_fields
+from ._header_lexer import HeaderFields, split_header_fields
 from ._sections import Section, SectionError, crlf, partial, section_bytes
 
 __all__ = ["MessageData", "Node", "Section", "SectionError", "crlf", "message_node", "partial"]

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._bodystructure import MULTIPART, RFC822
-from ._envelope import split_header_fields
+from ._header_lexer import split_header_fields
 
 if TYPE_CHECKING:
     from ._fetch_data import Node

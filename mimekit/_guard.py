@@ -36,7 +36,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
-__all__ = ["ClientGuard", "Evictable", "check_password", "is_loopback", "oldest_idle"]
+__all__ = ["ClientGuard", "Evictable", "check_password", "is_loopback", "make_room",
+           "oldest_idle"]
 
 log = logging.getLogger("mimekit.auth")
 
@@ -70,6 +71,10 @@ class Evictable(Protocol):
         under way: closing it loses nothing."""
         ...
 
+    def evict(self) -> None:
+        """Close the session to make room for another."""
+        ...
+
 
 _S = TypeVar("_S", bound=Evictable)
 
@@ -82,6 +87,16 @@ def oldest_idle(sessions: Iterable[_S]) -> _S | None:
         if session.evictable and (best is None or session.idle_since < best.idle_since):
             best = session
     return best
+
+
+def make_room(sessions: Iterable[Evictable]) -> bool:
+    """Close the session :func:`oldest_idle` picks; whether there was one
+    (a full server then takes the newcomer instead of refusing it)."""
+    victim = oldest_idle(sessions)
+    if victim is None:
+        return False
+    victim.evict()
+    return True
 
 
 def is_loopback(host: str) -> bool:

@@ -40,7 +40,7 @@ import ssl
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .._guard import ClientGuard, oldest_idle
+from .._guard import ClientGuard, make_room
 from ._mailbox_folder import Folder
 from ._responses import ResponseCode, StatusResponse
 from ._server_base import log
@@ -229,10 +229,7 @@ class IMAPServer:
         try:
             full = self._active > self.config.max_connections
             if full and allowed and not self.closing:
-                victim = oldest_idle(self._live)
-                if victim is not None:
-                    victim.evict()
-                    full = False
+                full = not make_room(self._live)
             if full or self.closing or not allowed:
                 writer.write(ServerConnection().send(StatusResponse(
                     status="BYE", code=ResponseCode(name="UNAVAILABLE"),

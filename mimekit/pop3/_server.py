@@ -38,7 +38,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from .._guard import ClientGuard, oldest_idle
+from .._guard import ClientGuard, make_room
 from ._connection import ServerConnection
 from ._handler import Handler
 from ._server_session import ServerSession, _err
@@ -168,10 +168,7 @@ class POP3Server:
         try:
             full = self._active > self.config.max_connections
             if full and allowed and not self.closing:
-                victim = oldest_idle(self._live)
-                if victim is not None:
-                    victim.evict()
-                    full = False
+                full = not make_room(self._live)
             if full or self.closing or not allowed:
                 conn = ServerConnection()
                 writer.write(conn.send(_err("too many connections, try again later",

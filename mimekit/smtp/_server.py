@@ -38,7 +38,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._guard import ClientGuard, is_loopback, oldest_idle
+from .._guard import ClientGuard, is_loopback, make_room
 from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
     Auth,
@@ -168,7 +168,7 @@ class SMTPServer:
             raise ValueError("implicit_tls needs an ssl_context")
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[None]] = set()
-        #: The sessions running (for :func:`oldest_idle`).
+        #: The sessions running (for :func:`make_room`).
         self._live: set[_Session] = set()
         self._active = 0
         c = self.config
@@ -214,10 +214,7 @@ class SMTPServer:
         try:
             full = self._active > self.config.max_connections
             if full and allowed and not self._closing:
-                victim = oldest_idle(self._live)
-                if victim is not None:
-                    victim.evict()
-                    full = False
+                full = not make_room(self._live)
             if full or self._closing or not allowed:
                 writer.write(ServerConnection().send(_BUSY))
                 await writer.drain()

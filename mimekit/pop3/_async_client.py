@@ -1,33 +1,27 @@
 """The asyncio POP3 client: streams around the shared logic.
 
 The twin of :mod:`._client`: the same operations from :mod:`._client_logic`,
-carried out with ``asyncio`` streams. Timeouts use ``asyncio.wait_for``;
-STLS uses ``StreamWriter.start_tls`` (Python 3.11+).
+carried out with ``asyncio`` streams by
+:class:`mimekit._client_driver.AsyncDriver`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import contextlib
 import os
-import ssl
-from collections.abc import Awaitable
 from types import TracebackType
 from typing import IO
 
+from .._client_driver import AsyncDriver
 from ..tree import Message, parse
-from ._client_logic import READ, START_TLS, ClientBase, ClientSession, Step, T, writer_for
-from ._connection import NEED_DATA
-from ._errors import POP3Error, POP3ServerDisconnected, POP3TimeoutError
-from ._events import ConnectionClosed, Event, Response
+from ._client_logic import DRIVER_SPEC, ClientBase, writer_for
+from ._errors import POP3Error, POP3ServerDisconnected
+from ._events import Event, Response
 
 __all__ = ["AsyncPOP3Client"]
 
-_RECV = 1 << 16
 
-
-class AsyncPOP3Client(ClientBase):
+class AsyncPOP3Client(ClientBase, AsyncDriver[Event]):
     """An asyncio POP3 client: :class:`~._client.POP3Client`'s methods, awaited.
 
     ::
@@ -41,16 +35,7 @@ class AsyncPOP3Client(ClientBase):
     :class:`~._client.POP3Client`.
     """
 
-    _reader: asyncio.StreamReader | None = None
-    _writer: asyncio.StreamWriter | None = None
-    _broken = False
-
-    async def _timed(self, awaitable: Awaitable[T], what: str) -> T:
-        try:
-            return await asyncio.wait_for(awaitable, self.timeout)
-        except TimeoutError as exc:
-            raise POP3TimeoutError(f"{what} {self.host}:{self.port}: no answer within "
-                                   f"{self.timeout} s") from exc
+    spec = DRIVER_SPEC
 
     # -- connection ---------------------------------------------------------------
 
@@ -60,16 +45,7 @@ class AsyncPOP3Client(ClientBase):
         if self._session is not None:
             raise POP3ServerDisconnected("already connected")
         self._broken = False
-        implicit = self.tls_mode == "implicit"
-        try:
-            reader, writer = await self._timed(asyncio.open_connection(
-                self.host, self.port, ssl=self._context() if implicit else None,
-                server_hostname=self.host if implicit else None), "connecting to")
-        except (POP3TimeoutError, ssl.SSLError):
-            raise  # both are OSErrors too, but say more as they are
-        except OSError as exc:
-            raise POP3ServerDisconnected(
-                f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        reader, writer = await self._open_streams()
         self._reader, self._writer = reader, writer
         try:
             peer = writer.get_extra_info("peername")
@@ -84,13 +60,7 @@ class AsyncPOP3Client(ClientBase):
 
     async def close(self) -> None:
         """Close the connection without QUIT (idempotent); see :meth:`POP3Client.close`."""
-        writer, self._writer, self._reader, self._session = self._writer, None, None, None
-        if writer is not None:
-            writer.close()
-            # A TLS peer may never answer our close_notify: bounded wait.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 5 if self.timeout is None
-                                       else min(self.timeout, 5))
+        await super().close()
 
     async def __aenter__(self) -> AsyncPOP3Client:
         if self._session is None:
@@ -108,77 +78,6 @@ class AsyncPOP3Client(ClientBase):
                         raise
         finally:
             await self.close()
-
-    # -- moving bytes ---------------------------------------------------------------
-
-    async def _run(self, step: Step[T]) -> T:
-        """Carry out an operation's requests (see :mod:`._client_logic`)."""
-        session = self._live()
-        value: Event | None = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    request = step.send(value) if error is None else step.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                value, error = None, None
-                try:
-                    if request is READ:
-                        value = await self._read_event(session)
-                    elif request is START_TLS:
-                        await self._start_tls()
-                    else:
-                        assert isinstance(request, bytes)
-                        await self._write(request)
-                except (POP3ServerDisconnected, POP3TimeoutError) as exc:
-                    self._broken = True
-                    error = exc
-        except BaseException as exc:
-            if self._session is session and not self._keeps_connection(session, exc):
-                await self.close()
-            raise
-        finally:
-            step.close()
-
-    def _streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None or self._broken:
-            raise POP3ServerDisconnected("the connection is closed")
-        return self._reader, self._writer
-
-    async def _write(self, data: bytes) -> None:
-        _, writer = self._streams()
-        try:
-            writer.write(data)
-            await self._timed(writer.drain(), "sending to")
-        except POP3TimeoutError:
-            raise
-        except OSError as exc:
-            raise POP3ServerDisconnected(f"connection lost while sending: {exc}") from exc
-
-    async def _read_event(self, session: ClientSession) -> Event:
-        conn = session.conn
-        while True:
-            event = conn.next_event()
-            if isinstance(event, ConnectionClosed):
-                raise POP3ServerDisconnected("the server closed the connection")
-            if isinstance(event, Event):
-                return event
-            assert event is NEED_DATA
-            reader, _ = self._streams()
-            try:
-                data = await self._timed(reader.read(_RECV), "waiting for")
-            except POP3TimeoutError:
-                raise
-            except OSError as exc:
-                raise POP3ServerDisconnected(f"connection lost: {exc}") from exc
-            conn.receive_data(data)
-
-    async def _start_tls(self) -> None:
-        _, writer = self._streams()
-        await self._timed(writer.start_tls(self._context(), server_hostname=self.host),
-                          "TLS handshake with")
 
     # -- commands -------------------------------------------------------------------
 

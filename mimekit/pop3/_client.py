@@ -1,31 +1,28 @@
-"""The synchronous POP3 client: blocking sockets around the shared logic.
+"""The synchronous POP3 client: a blocking socket around the shared logic.
 
-This module only moves bytes (DESIGN.md convention 6): every decision is in
-:mod:`._client_logic`, which :class:`~._async_client.AsyncPOP3Client` runs
-too. Here: connect, write, read until the core has an event, wrap the socket
-in TLS, and turn socket errors into POP3 errors.
+Every decision is in :mod:`._client_logic` (DESIGN.md convention 6), which
+:class:`~._async_client.AsyncPOP3Client` runs too; moving the bytes is
+:class:`mimekit._client_driver.SyncDriver`'s job. Here: the public methods,
+and the connection's start (greeting, CAPA, STLS).
 """
 
 from __future__ import annotations
 
 import builtins
 import os
-import socket
 from types import TracebackType
 from typing import IO
 
+from .._client_driver import SyncDriver
 from ..tree import Message, parse
-from ._client_logic import READ, START_TLS, ClientBase, ClientSession, Step, T, writer_for
-from ._connection import NEED_DATA
-from ._errors import POP3Error, POP3ServerDisconnected, POP3TimeoutError
-from ._events import ConnectionClosed, Event, Response
+from ._client_logic import DRIVER_SPEC, ClientBase, writer_for
+from ._errors import POP3Error, POP3ServerDisconnected
+from ._events import Event, Response
 
 __all__ = ["POP3Client"]
 
-_RECV = 1 << 16
 
-
-class POP3Client(ClientBase):
+class POP3Client(ClientBase, SyncDriver[Event]):
     """A POP3 client over a blocking socket (RFC 1939, with CAPA, RESP-CODES,
     STLS and SASL: RFC 2449, 2595, 5034).
 
@@ -63,8 +60,7 @@ class POP3Client(ClientBase):
     it stays open and usable.
     """
 
-    _sock: socket.socket | None = None
-    _broken = False
+    spec = DRIVER_SPEC
 
     # -- connection ---------------------------------------------------------------
 
@@ -84,18 +80,8 @@ class POP3Client(ClientBase):
         if self._session is not None:
             raise POP3ServerDisconnected("already connected")
         self._broken = False
+        sock = self._open_socket()
         try:
-            sock = socket.create_connection((self.host, self.port), self.timeout)
-        except TimeoutError as exc:
-            raise POP3TimeoutError(f"connecting to {self.host}:{self.port} timed out") from exc
-        except OSError as exc:
-            raise POP3ServerDisconnected(
-                f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-        try:
-            # Commands are single small writes; Nagle would only delay them.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls_mode == "implicit":
-                sock = self._context().wrap_socket(sock, server_hostname=self.host)
             self._session = self._new_session(sock.getpeername()[0])
             self._sock = sock
             greeting = self._run(self._live().greet())
@@ -110,9 +96,7 @@ class POP3Client(ClientBase):
     def close(self) -> None:
         """Close the socket without QUIT (idempotent). Messages marked with
         :meth:`delete` are then *not* deleted (RFC 1939 section 6)."""
-        sock, self._sock, self._session = self._sock, None, None
-        if sock is not None:
-            sock.close()
+        super().close()
 
     def __enter__(self) -> POP3Client:
         if self._session is None:
@@ -130,79 +114,6 @@ class POP3Client(ClientBase):
                         raise  # the QUIT result matters (deletions): report it
         finally:
             self.close()
-
-    # -- moving bytes ---------------------------------------------------------------
-
-    def _run(self, step: Step[T]) -> T:
-        """Carry out an operation's requests (see :mod:`._client_logic`)."""
-        session = self._live()
-        value: Event | None = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    request = step.send(value) if error is None else step.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                value, error = None, None
-                try:
-                    if request is READ:
-                        value = self._read_event(session)
-                    elif request is START_TLS:
-                        self._start_tls()
-                    else:
-                        assert isinstance(request, bytes)
-                        self._write(request)
-                except (POP3ServerDisconnected, POP3TimeoutError) as exc:
-                    # Thrown into the operation; no more I/O on this socket.
-                    self._broken = True
-                    error = exc
-        except BaseException as exc:
-            if self._session is session and not self._keeps_connection(session, exc):
-                self.close()
-            raise
-        finally:
-            step.close()
-
-    def _sock_or_raise(self) -> socket.socket:
-        if self._sock is None or self._broken:
-            raise POP3ServerDisconnected("the connection is closed")
-        return self._sock
-
-    def _write(self, data: bytes) -> None:
-        sock = self._sock_or_raise()
-        try:
-            sock.sendall(data)
-        except TimeoutError as exc:
-            raise POP3TimeoutError(f"sending to {self.host} timed out") from exc
-        except OSError as exc:
-            raise POP3ServerDisconnected(f"connection lost while sending: {exc}") from exc
-
-    def _read_event(self, session: ClientSession) -> Event:
-        conn = session.conn
-        while True:
-            event = conn.next_event()
-            if isinstance(event, ConnectionClosed):
-                raise POP3ServerDisconnected("the server closed the connection")
-            if isinstance(event, Event):
-                return event
-            assert event is NEED_DATA
-            sock = self._sock_or_raise()
-            try:
-                data = sock.recv(_RECV)
-            except TimeoutError as exc:
-                raise POP3TimeoutError(
-                    f"no response from {self.host} within {self.timeout} s") from exc
-            except OSError as exc:
-                raise POP3ServerDisconnected(f"connection lost: {exc}") from exc
-            conn.receive_data(data)
-
-    def _start_tls(self) -> None:
-        sock = self._sock_or_raise()
-        # The handshake runs under the socket's timeout; on failure the
-        # SSLSocket closes the descriptor and the error propagates.
-        self._sock = self._context().wrap_socket(sock, server_hostname=self.host)
 
     # -- AUTHORIZATION --------------------------------------------------------------
 

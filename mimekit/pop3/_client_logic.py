@@ -26,10 +26,11 @@ import ipaddress
 import os
 import ssl
 from collections.abc import Callable, Generator, Iterator
-from typing import IO, TypeVar
+from typing import IO
 
+from .._client_driver import READ, START_TLS, DriverSpec, Request, T
 from ..smtp._sasl import SaslClient, SASLError, client_mechanism
-from ._connection import ClientConnection
+from ._connection import NEED_DATA, ClientConnection
 from ._errors import (
     POP3AuthenticationError,
     POP3Error,
@@ -46,6 +47,7 @@ from ._events import (
     AuthResponse,
     Capa,
     Command,
+    ConnectionClosed,
     Continuation,
     Dele,
     EndOfResponse,
@@ -67,27 +69,10 @@ from ._events import (
 from ._states import State
 from ._syntax import apop_digest, apop_timestamp, parse_capabilities
 
-__all__ = ["READ", "START_TLS", "ClientBase", "ClientSession", "Step", "T", "is_loopback",
-           "writer_for"]
+__all__ = ["DRIVER_SPEC", "READ", "START_TLS", "ClientBase", "ClientSession", "Step", "T",
+           "is_loopback", "writer_for"]
 
 
-class _Op:
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-#: Request: read the next event.
-READ = _Op("READ")
-#: Request: start TLS on the connection (after ``+OK`` to STLS).
-START_TLS = _Op("START_TLS")
-
-Request = bytes | _Op
-T = TypeVar("T")
 #: An operation: yields requests, receives an Event (for READ) or None.
 Step = Generator[Request, "Event | None", T]
 
@@ -428,6 +413,11 @@ def is_loopback(address: str | None) -> bool:
         return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+#: How :mod:`mimekit._client_driver` runs this protocol's operations.
+DRIVER_SPEC = DriverSpec(disconnected=POP3ServerDisconnected, timed_out=POP3TimeoutError,
+                         closed_event=ConnectionClosed, need_data=NEED_DATA, answer="response")
 
 
 class ClientBase:

@@ -1,32 +1,28 @@
 """The asyncio SMTP client: streams around the shared logic.
 
 The twin of :mod:`._client`: the same operations from :mod:`._client_logic`,
-carried out with ``asyncio`` streams. Timeouts use ``asyncio.wait_for``;
-STARTTLS uses ``StreamWriter.start_tls`` (Python 3.11+).
+carried out with ``asyncio`` streams by
+:class:`mimekit._client_driver.AsyncDriver`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
-import ssl
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from ._client_logic import READ, START_TLS, ClientBase, ClientSession, SendResult, Step, T, make_dsn
-from ._connection import NEED_DATA
-from ._errors import SMTPServerDisconnected, SMTPTimeoutError
-from ._events import ConnectionClosed, Reply
+from .._client_driver import AsyncDriver
+from ._client_logic import DRIVER_SPEC, ClientBase, SendResult, make_dsn
+from ._errors import SMTPServerDisconnected
+from ._events import Reply
 from ._outgoing import DSN
 
 __all__ = ["AsyncSMTPClient"]
 
-_RECV = 1 << 16
 
-
-class AsyncSMTPClient(ClientBase):
+class AsyncSMTPClient(ClientBase, AsyncDriver[Reply]):
     """An asyncio SMTP client: :class:`~._client.SMTPClient`'s methods, awaited.
 
     ::
@@ -39,16 +35,7 @@ class AsyncSMTPClient(ClientBase):
     :class:`~._client.SMTPClient`.
     """
 
-    _reader: asyncio.StreamReader | None = None
-    _writer: asyncio.StreamWriter | None = None
-    _broken = False
-
-    async def _timed(self, awaitable: Awaitable[T], what: str) -> T:
-        try:
-            return await asyncio.wait_for(awaitable, self.timeout)
-        except TimeoutError as exc:
-            raise SMTPTimeoutError(f"{what} {self.host}:{self.port}: no answer within "
-                                   f"{self.timeout} s") from exc
+    spec = DRIVER_SPEC
 
     # -- connection ---------------------------------------------------------------
 
@@ -58,16 +45,7 @@ class AsyncSMTPClient(ClientBase):
         if self._session is not None:
             raise SMTPServerDisconnected("already connected")
         self._broken = False
-        implicit = self.tls_mode == "implicit"
-        try:
-            reader, writer = await self._timed(asyncio.open_connection(
-                self.host, self.port, ssl=self._context() if implicit else None,
-                server_hostname=self.host if implicit else None), "connecting to")
-        except (SMTPTimeoutError, ssl.SSLError):
-            raise  # both are OSErrors too, but say more as they are
-        except OSError as exc:
-            raise SMTPServerDisconnected(
-                f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        reader, writer = await self._open_streams()
         self._reader, self._writer = reader, writer
         try:
             fqdn = ""
@@ -85,16 +63,6 @@ class AsyncSMTPClient(ClientBase):
             raise
         return reply
 
-    async def close(self) -> None:
-        """Close the connection without QUIT (idempotent)."""
-        writer, self._writer, self._reader, self._session = self._writer, None, None, None
-        if writer is not None:
-            writer.close()
-            # A TLS peer may never answer our close_notify: bounded wait.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 5 if self.timeout is None
-                                       else min(self.timeout, 5))
-
     async def __aenter__(self) -> AsyncSMTPClient:
         if self._session is None:
             await self.connect()
@@ -107,77 +75,6 @@ class AsyncSMTPClient(ClientBase):
                 await self.quit()
         finally:
             await self.close()
-
-    # -- moving bytes ---------------------------------------------------------------
-
-    async def _run(self, step: Step[T]) -> T:
-        """Carry out an operation's requests (see :mod:`._client_logic`)."""
-        session = self._live()
-        value: Reply | None = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    request = step.send(value) if error is None else step.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                value, error = None, None
-                try:
-                    if request is READ:
-                        value = await self._read_reply(session)
-                    elif request is START_TLS:
-                        await self._start_tls()
-                    else:
-                        assert isinstance(request, bytes)
-                        await self._write(request)
-                except (SMTPServerDisconnected, SMTPTimeoutError) as exc:
-                    self._broken = True
-                    error = exc
-        except BaseException as exc:
-            if self._session is session and not self._keeps_connection(session, exc):
-                await self.close()
-            raise
-        finally:
-            step.close()
-
-    def _streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        if self._reader is None or self._writer is None or self._broken:
-            raise SMTPServerDisconnected("the connection is closed")
-        return self._reader, self._writer
-
-    async def _write(self, data: bytes) -> None:
-        _, writer = self._streams()
-        try:
-            writer.write(data)
-            await self._timed(writer.drain(), "sending to")
-        except SMTPTimeoutError:
-            raise
-        except OSError as exc:
-            raise SMTPServerDisconnected(f"connection lost while sending: {exc}") from exc
-
-    async def _read_reply(self, session: ClientSession) -> Reply:
-        conn = session.conn
-        while True:
-            event = conn.next_event()
-            if isinstance(event, Reply):
-                return event
-            if isinstance(event, ConnectionClosed):
-                raise SMTPServerDisconnected("the server closed the connection")
-            assert event is NEED_DATA
-            reader, _ = self._streams()
-            try:
-                data = await self._timed(reader.read(_RECV), "waiting for")
-            except SMTPTimeoutError:
-                raise
-            except OSError as exc:
-                raise SMTPServerDisconnected(f"connection lost: {exc}") from exc
-            conn.receive_data(data)
-
-    async def _start_tls(self) -> None:
-        _, writer = self._streams()
-        await self._timed(writer.start_tls(self._context(), server_hostname=self.host),
-                          "TLS handshake with")
 
     # -- commands -------------------------------------------------------------------
 

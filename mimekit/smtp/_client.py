@@ -1,9 +1,9 @@
-"""The synchronous SMTP client: blocking sockets around the shared logic.
+"""The synchronous SMTP client: a blocking socket around the shared logic.
 
-This module only moves bytes (DESIGN.md convention 6): every decision is in
-:mod:`._client_logic`, which :class:`~._async_client.AsyncSMTPClient` runs
-too. Here: connect, write, read until the core has a reply, wrap the socket
-in TLS, and turn socket errors into SMTP errors.
+Every decision is in :mod:`._client_logic` (DESIGN.md convention 6), which
+:class:`~._async_client.AsyncSMTPClient` runs too; moving the bytes is
+:class:`mimekit._client_driver.SyncDriver`'s job. Here: the public methods,
+and the connection's start (greeting, EHLO, STARTTLS).
 """
 
 from __future__ import annotations
@@ -13,18 +13,16 @@ from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
-from ._client_logic import READ, START_TLS, ClientBase, ClientSession, SendResult, Step, T, make_dsn
-from ._connection import NEED_DATA
-from ._errors import SMTPServerDisconnected, SMTPTimeoutError
-from ._events import ConnectionClosed, Reply
+from .._client_driver import SyncDriver
+from ._client_logic import DRIVER_SPEC, ClientBase, SendResult, make_dsn
+from ._errors import SMTPServerDisconnected
+from ._events import Reply
 from ._outgoing import DSN
 
 __all__ = ["SMTPClient"]
 
-_RECV = 1 << 16
 
-
-class SMTPClient(ClientBase):
+class SMTPClient(ClientBase, SyncDriver[Reply]):
     """An SMTP client over a blocking socket (RFC 5321, with ESMTP extensions).
 
     ::
@@ -61,7 +59,7 @@ class SMTPClient(ClientBase):
     stays open and usable (a failed transaction is reset with RSET).
     """
 
-    _sock: socket.socket | None = None
+    spec = DRIVER_SPEC
 
     # -- connection ---------------------------------------------------------------
 
@@ -81,20 +79,8 @@ class SMTPClient(ClientBase):
         if self._session is not None:
             raise SMTPServerDisconnected("already connected")
         self._broken = False
+        sock = self._open_socket()
         try:
-            sock = socket.create_connection((self.host, self.port), self.timeout)
-        except TimeoutError as exc:
-            raise SMTPTimeoutError(f"connecting to {self.host}:{self.port} timed out") from exc
-        except OSError as exc:
-            raise SMTPServerDisconnected(
-                f"cannot connect to {self.host}:{self.port}: {exc}") from exc
-        try:
-            # Writes are already gathered (a pipelined batch, a chunk and its
-            # BDAT); Nagle would only hold a batch's tail for a delayed ACK.
-            # asyncio sets the same option on its transports.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.tls_mode == "implicit":
-                sock = self._context().wrap_socket(sock, server_hostname=self.host)
             fqdn = socket.getfqdn() if self.local_hostname is None else ""
             self._session = self._new_session(fqdn, sock.getsockname()[0],
                                               sock.getpeername()[0])
@@ -108,12 +94,6 @@ class SMTPClient(ClientBase):
             raise
         return reply
 
-    def close(self) -> None:
-        """Close the socket without QUIT (idempotent)."""
-        sock, self._sock, self._session = self._sock, None, None
-        if sock is not None:
-            sock.close()
-
     def __enter__(self) -> SMTPClient:
         if self._session is None:
             self.connect()
@@ -126,82 +106,6 @@ class SMTPClient(ClientBase):
                 self.quit()
         finally:
             self.close()
-
-    # -- moving bytes ---------------------------------------------------------------
-
-    def _run(self, step: Step[T]) -> T:
-        """Carry out an operation's requests (see :mod:`._client_logic`)."""
-        session = self._live()
-        value: Reply | None = None
-        error: BaseException | None = None
-        try:
-            while True:
-                try:
-                    request = step.send(value) if error is None else step.throw(error)
-                except StopIteration as stop:
-                    result: T = stop.value
-                    return result
-                value, error = None, None
-                try:
-                    if request is READ:
-                        value = self._read_reply(session)
-                    elif request is START_TLS:
-                        self._start_tls()
-                    else:
-                        assert isinstance(request, bytes)
-                        self._write(request)
-                except (SMTPServerDisconnected, SMTPTimeoutError) as exc:
-                    # Thrown into the operation, which may still want to
-                    # report its own error; no more I/O on this socket.
-                    self._broken = True
-                    error = exc
-        except BaseException as exc:
-            if self._session is session and not self._keeps_connection(session, exc):
-                self.close()
-            raise
-        finally:
-            step.close()
-
-    _broken = False
-
-    def _sock_or_raise(self) -> socket.socket:
-        if self._sock is None or self._broken:
-            raise SMTPServerDisconnected("the connection is closed")
-        return self._sock
-
-    def _write(self, data: bytes) -> None:
-        sock = self._sock_or_raise()
-        try:
-            sock.sendall(data)
-        except TimeoutError as exc:
-            raise SMTPTimeoutError(f"sending to {self.host} timed out") from exc
-        except OSError as exc:
-            raise SMTPServerDisconnected(f"connection lost while sending: {exc}") from exc
-
-    def _read_reply(self, session: ClientSession) -> Reply:
-        conn = session.conn
-        while True:
-            event = conn.next_event()
-            if isinstance(event, Reply):
-                return event
-            if isinstance(event, ConnectionClosed):
-                raise SMTPServerDisconnected("the server closed the connection")
-            assert event is NEED_DATA
-            sock = self._sock_or_raise()
-            try:
-                data = sock.recv(_RECV)
-            except TimeoutError as exc:
-                raise SMTPTimeoutError(
-                    f"no reply from {self.host} within {self.timeout} s") from exc
-            except OSError as exc:
-                raise SMTPServerDisconnected(f"connection lost: {exc}") from exc
-            conn.receive_data(data)
-
-    def _start_tls(self) -> None:
-        sock = self._sock_or_raise()
-        # The handshake runs under the socket's timeout; on failure the
-        # SSLSocket closes the descriptor and the error propagates.
-        self._sock = self._context().wrap_socket(sock, server_hostname=self.host)
 
     # -- commands -------------------------------------------------------------------
 

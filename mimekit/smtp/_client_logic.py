@@ -23,9 +23,10 @@ import ipaddress
 import ssl
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from ._connection import ClientConnection
+from .._client_driver import READ, START_TLS, DriverSpec, Request, T
+from ._connection import NEED_DATA, ClientConnection
 from ._errors import (
     RemoteProtocolError,
     SMTPAuthenticationError,
@@ -43,6 +44,7 @@ from ._events import (
     Auth,
     AuthResponse,
     Bdat,
+    ConnectionClosed,
     Data,
     Ehlo,
     EndOfMessage,
@@ -68,28 +70,12 @@ __all__ = [
     "ClientSession",
     "Request",
     "SendResult",
+    "DRIVER_SPEC",
     "Step",
     "ehlo_name",
 ]
 
 
-class _Op:
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-#: Request: read the next reply.
-READ = _Op("READ")
-#: Request: start TLS on the connection (after a 220 to STARTTLS).
-START_TLS = _Op("START_TLS")
-
-Request = bytes | _Op
-T = TypeVar("T")
 #: An operation: yields requests, receives a Reply (for READ) or None.
 Step = Generator[Request, "Reply | None", T]
 
@@ -491,6 +477,11 @@ def make_dsn(dsn: DSN | Mapping[str, Any] | None) -> DSN | None:
         notify = fields["notify"]
         fields["notify"] = (notify,) if isinstance(notify, str) else tuple(notify)
     return DSN(**fields)
+
+
+#: How :mod:`mimekit._client_driver` runs this protocol's operations.
+DRIVER_SPEC = DriverSpec(disconnected=SMTPServerDisconnected, timed_out=SMTPTimeoutError,
+                         closed_event=ConnectionClosed, need_data=NEED_DATA, answer="reply")
 
 
 class ClientBase:

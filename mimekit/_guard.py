@@ -99,10 +99,12 @@ def make_room(sessions: Iterable[Evictable]) -> bool:
     return True
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1)."""
+def is_loopback(host: str | None) -> bool:
+    """Whether ``host`` is a loopback address (127.0.0.0/8, ::1). Servers
+    use it for the peer (who may log in without TLS), clients for the
+    server (where a password may go without TLS)."""
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        return host is not None and ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
 

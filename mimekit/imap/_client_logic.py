@@ -22,12 +22,12 @@ operations are in :mod:`._client_ops`.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from .._guard import is_loopback
 from ..codecs import decode_imap_utf7, encode_imap_utf7
 from ..smtp._errors import SMTPNotSupportedError
 from ..smtp._sasl import PLAINTEXT_MECHANISMS, SASLError, client_mechanism
@@ -117,14 +117,6 @@ _MAX_SASL_ROUNDS = 8
 #: Untagged responses no command consumed, kept for the caller (bounded:
 #: a client that never reads them must not grow without end).
 _MAX_UPDATES = 10_000
-
-
-def is_loopback(address: str | None) -> bool:
-    """Whether a peer address is a loopback address (127/8, ::1)."""
-    try:
-        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 class SessionBase:

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import ipaddress
 import os
 import ssl
 from collections.abc import Callable, Generator, Iterator
 from typing import IO
 
 from .._client_driver import READ, START_TLS, DriverSpec, Request, T
+from .._guard import is_loopback
 from ..smtp._sasl import SaslClient, SASLError, client_mechanism
 from ._connection import NEED_DATA, ClientConnection
 from ._errors import (
@@ -405,14 +405,6 @@ def writer_for(target: IO[bytes] | str | os.PathLike[str]) -> Iterator[Callable[
 
 _TLS_MODES = (None, "starttls", "implicit")
 _DEFAULT_PORTS = {None: 110, "starttls": 110, "implicit": 995}
-
-
-def is_loopback(address: str | None) -> bool:
-    """Whether a peer address is a loopback address (127/8, ::1)."""
-    try:
-        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 #: How :mod:`mimekit._client_driver` runs this protocol's operations.

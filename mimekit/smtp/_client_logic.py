@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._client_driver import READ, START_TLS, DriverSpec, Request, T
+from .._guard import is_loopback
 from ._connection import NEED_DATA, ClientConnection
 from ._errors import (
     RemoteProtocolError,
@@ -458,14 +459,6 @@ def ehlo_name(fqdn: str, local_address: str | None) -> str:
     except ValueError:
         return "[127.0.0.1]"
     return f"[IPv6:{ip}]" if ip.version == 6 else f"[{ip}]"
-
-
-def is_loopback(address: str | None) -> bool:
-    """Whether a peer address is a loopback address (127/8, ::1)."""
-    try:
-        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
-    except ValueError:
-        return False
 
 
 def make_dsn(dsn: DSN | Mapping[str, Any] | None) -> DSN | None:

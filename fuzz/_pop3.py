@@ -27,6 +27,7 @@ from mimekit.pop3 import (
     PAUSED,
     Apop,
     Auth,
+    AuthList,
     AuthResponse,
     Capa,
     ClientConnection,
@@ -289,6 +290,7 @@ class ClientDriver(ClientDriverBase):
             Kind.RETR: Retr(msg=n), Kind.DELE: Dele(msg=n), Kind.NOOP: Noop(), Kind.RSET: Rset(),
             Kind.QUIT: Quit(), Kind.TOP: Top(msg=n, lines=rng.choice((0, 5))),
             Kind.UIDL: Uidl(msg=rng.choice((None, n))), Kind.CAPA: Capa(), Kind.STLS: Stls(),
+            Kind.AUTH_LIST: AuthList(),
         }
         return made[kind]
 

@@ -17,6 +17,7 @@ from mimekit.pop3 import (
     PAUSED,
     Apop,
     Auth,
+    AuthList,
     AuthResponse,
     Capa,
     ClientConnection,
@@ -328,6 +329,23 @@ def test_client_session_and_response_parsing() -> None:
     c.receive_data(b"+OK bye\r\n")
     c.next_event()
     assert c.state is State.CLOSED
+
+
+def test_bare_auth_is_a_multiline_listing_on_both_sides() -> None:
+    s = server()
+    events(s, b"USER alice\r\n")
+    s.send(OK)
+    assert events(s, b"AUTH\r\n") == [AuthList(), PAUSED]
+    s.send(Response(ok=True, text="mechanisms"))
+    s.send(ResponseData(data=b"PLAIN\r\n"))
+    assert s.send(EndOfResponse()) == b".\r\n"
+    assert s.state is State.USER  # a listing moves nothing
+    c = client()
+    assert c.send(AuthList()) == b"AUTH\r\n"
+    c.receive_data(b"+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n")
+    assert drain(c) == [OK, ResponseData(data=b"PLAIN\r\nLOGIN\r\n"), EndOfResponse(),
+                        NEED_DATA]
+    assert c.state is State.AUTHORIZATION
 
 
 def test_client_refuses_what_the_table_forbids() -> None:

@@ -417,6 +417,28 @@ def test_sasl_plain_and_login_on_the_wire(box: Box, served: POP3Server) -> None:
            b"-ERR authentication cancelled\r\n+OK" in out
 
 
+def test_bare_auth_lists_the_mechanisms(box: Box, served: POP3Server) -> None:
+    # What Thunderbird and Outlook send when CAPA names no mechanism; Dovecot
+    # answers it the same way. It keeps the session where it was: after USER,
+    # PASS still works.
+    out = raw(served.port, b"USER alice\r\nAUTH\r\nPASS secret\r\nQUIT\r\n")
+    lines = out.split(b"\r\n")
+    assert lines[2:6] == [b"+OK SASL mechanisms follow", b"PLAIN", b"LOGIN", b"."]
+    assert lines[6].startswith(b"+OK maildrop has 3")
+    # Refused once logged in, like AUTH itself.
+    out = raw(served.port, b"USER alice\r\nPASS secret\r\nAUTH\r\nQUIT\r\n")
+    assert out.split(b"\r\n")[3] == b"-ERR AUTH is not valid in the TRANSACTION state"
+
+
+def test_bare_auth_lists_nothing_where_passwords_may_not_go(
+        box: Box, tls_pair: tuple[Path, Path]) -> None:
+    cert, key = tls_pair
+    cfg = config(ssl_context=server_context(cert, key), auth_over_plaintext="never")
+    with running_server(box.handler(), cfg) as server:
+        out = raw(server.port, b"AUTH\r\nQUIT\r\n")
+        assert out.split(b"\r\n")[1:3] == [b"+OK SASL mechanisms follow", b"."]
+
+
 def test_server_rejects_bad_configuration(box: Box) -> None:
     with pytest.raises(ValueError):
         POP3Server(box.handler(), ServerConfig(implicit_tls=True))

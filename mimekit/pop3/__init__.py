@@ -25,6 +25,7 @@ from ._errors import (
 from ._events import (
     Apop,
     Auth,
+    AuthList,
     AuthResponse,
     Capa,
     Command,
@@ -59,6 +60,7 @@ __all__ = [
     "Apop",
     "AsyncPOP3Client",
     "Auth",
+    "AuthList",
     "AuthResponse",
     "Capa",
     "ClientConnection",

@@ -31,6 +31,7 @@ from ._errors import LocalProtocolError, RemoteProtocolError
 from ._events import (
     Apop,
     Auth,
+    AuthList,
     AuthResponse,
     Capa,
     Command,
@@ -91,7 +92,8 @@ NextEvent = Event | _Sentinel
 
 _KIND_OF: dict[type[Command], Kind] = {
     User: Kind.USER, Pass: Kind.PASS, Apop: Kind.APOP, Auth: Kind.AUTH,
-    AuthResponse: Kind.AUTH_RESPONSE, Stat: Kind.STAT, List: Kind.LIST, Retr: Kind.RETR,
+    AuthList: Kind.AUTH_LIST, AuthResponse: Kind.AUTH_RESPONSE, Stat: Kind.STAT,
+    List: Kind.LIST, Retr: Kind.RETR,
     Dele: Kind.DELE, Noop: Kind.NOOP, Rset: Kind.RSET, Quit: Kind.QUIT, Top: Kind.TOP,
     Uidl: Kind.UIDL, Capa: Kind.CAPA, Stls: Kind.STLS,
 }
@@ -226,7 +228,8 @@ class ServerConnection:
             return self._invalid(line, str(exc))
         kind = kind_of(command)
         if (self.state, kind) not in ALLOWED:
-            return self._invalid(line, f"{kind.value} is not valid in the "
+            verb = kind.value.split("-")[0]  # AUTH-LIST is a bare AUTH
+            return self._invalid(line, f"{verb} is not valid in the "
                                  f"{self.state.value.upper()} state")
         self._due = kind
         self._due_command = command

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 __all__ = [
     "Apop",
     "Auth",
+    "AuthList",
     "AuthResponse",
     "Capa",
     "Command",
@@ -95,6 +96,15 @@ class Auth(Command):
 
     mechanism: str
     initial_response: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthList(Command):
+    """``AUTH`` without a mechanism: the SASL mechanisms, one per line, in a
+    multi-line ``+OK``. Not in RFC 5034 (CAPA's ``SASL`` line replaced it),
+    but the older convention (draft-myers-sasl-pop3) that Thunderbird and
+    Outlook still send when CAPA names no mechanism, and that Dovecot and
+    Courier answer."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,7 @@ from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
     Apop,
     Auth,
+    AuthList,
     AuthResponse,
     Capa,
     ConnectionClosed,
@@ -274,9 +275,9 @@ class ServerSession:
         if self.conn.state is not State.TRANSACTION:
             if self._plaintext_ok():
                 caps.append("USER")
-                mechanisms = self._mechanisms()
-                if mechanisms:
-                    caps.append("SASL " + " ".join(mechanisms))
+            mechanisms = self._offered_mechanisms()
+            if mechanisms:
+                caps.append("SASL " + " ".join(mechanisms))
             if self.config.ssl_context is not None and not self.session.tls:
                 caps.append("STLS")
         caps.append("IMPLEMENTATION mimekit")
@@ -284,6 +285,17 @@ class ServerSession:
 
     def _mechanisms(self) -> list[str]:
         return [m for m in self.config.auth_mechanisms if m in server_mechanisms()]
+
+    def _offered_mechanisms(self) -> list[str]:
+        """The mechanisms CAPA and a bare AUTH list: none where a password
+        may not be sent yet (they would all be refused)."""
+        return self._mechanisms() if self._plaintext_ok() else []
+
+    async def _auth_list(self, event: AuthList) -> None:
+        self._say(_ok("SASL mechanisms follow"))
+        self._say(ResponseData(data="".join(m + "\r\n" for m in self._offered_mechanisms())
+                               .encode()))
+        self._say(EndOfResponse())
 
     async def _capa(self, event: Capa) -> None:
         self._say(_ok("capability list follows"))
@@ -487,7 +499,8 @@ class ServerSession:
 _S = ServerSession  # (short, for the table below)
 _DISPATCH: dict[type[Event], Any] = {
     Capa: _S._capa, Stls: _S._stls, User: _S._user, Pass: _S._pass, Apop: _S._apop,
-    Auth: _S._auth, AuthResponse: _S._auth_response, Stat: _S._stat, List: _S._list,
+    Auth: _S._auth, AuthList: _S._auth_list, AuthResponse: _S._auth_response,
+    Stat: _S._stat, List: _S._list,
     Uidl: _S._list, Retr: _S._retr, Top: _S._top, Dele: _S._dele, Rset: _S._rset,
     Noop: _S._noop, Quit: _S._quit,
 }

@@ -54,6 +54,8 @@ class Kind(enum.Enum):
     PASS = "PASS"
     APOP = "APOP"
     AUTH = "AUTH"
+    #: ``AUTH`` without a mechanism: list the mechanisms.
+    AUTH_LIST = "AUTH-LIST"
     #: A client line in a SASL exchange (answering a ``+`` continuation).
     AUTH_RESPONSE = "AUTH-RESPONSE"
     STAT = "STAT"
@@ -91,7 +93,7 @@ _TRANSACTION = (K.STAT, K.LIST, K.RETR, K.DELE, K.NOOP, K.RSET, K.TOP, K.UIDL, K
 
 #: Kinds whose ``+OK`` response is multi-line (LIST and UIDL only without an
 #: argument; the connection checks that). CAPA: RFC 2449 section 5.
-MULTILINE = frozenset({K.LIST, K.RETR, K.TOP, K.UIDL, K.CAPA})
+MULTILINE = frozenset({K.LIST, K.RETR, K.TOP, K.UIDL, K.CAPA, K.AUTH_LIST})
 
 
 def _build() -> dict[tuple[State, Kind, Outcome], State]:
@@ -127,6 +129,8 @@ def _build() -> dict[tuple[State, Kind, Outcome], State]:
         # the pending USER name.
         t[(state, K.CAPA, R.OK)] = state
         t[(state, K.CAPA, R.ERR)] = state
+        t[(state, K.AUTH_LIST, R.OK)] = state
+        t[(state, K.AUTH_LIST, R.ERR)] = state
         # QUIT before login: no UPDATE state (RFC 1939 section 7).
         t[(state, K.QUIT, R.OK)] = S.CLOSED
         t[(state, K.QUIT, R.ERR)] = S.CLOSED

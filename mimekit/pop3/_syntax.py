@@ -50,6 +50,7 @@ from ._errors import LocalProtocolError
 from ._events import (
     Apop,
     Auth,
+    AuthList,
     Capa,
     Command,
     Dele,
@@ -143,7 +144,9 @@ def parse_command(line: bytes) -> Command:
             raise CommandSyntaxError("APOP digest must be 32 hex digits")
         return Apop(name=name, digest=digest.lower())
     if verb == "AUTH":
-        args = _args(verb, rest, 1, 2)
+        args = _args(verb, rest, 0, 2)
+        if not args:
+            return AuthList()
         mech = args[0].upper()
         if not _SASL_MECH.fullmatch(mech):
             raise CommandSyntaxError("invalid SASL mechanism name")
@@ -198,6 +201,8 @@ def format_command(command: Command) -> bytes:
         if not _HEX32.fullmatch(command.digest):
             raise LocalProtocolError("APOP digest must be 32 hex digits")
         text = f"APOP {_check_arg(command.name, 'user name')} {command.digest.lower()}"
+    elif isinstance(command, AuthList):
+        text = "AUTH"
     elif isinstance(command, Auth):
         mech = _check_arg(command.mechanism, "SASL mechanism").upper()
         text = f"AUTH {mech}"

@@ -29,6 +29,29 @@ the strict IANA meaning of the label:
   ``x-unknown``, ``x-user-defined`` which meant "the reader's locally configured
   charset" in Netscape mail) map to ``None`` so the content is guessed.
 
+Byte order marks follow WHATWG too (RFC 2781 section 4.3 and Unicode section
+3.10 agree on the defaults):
+
+* ``utf-16`` and ``utf-32`` (and the generic aliases ``unicode``, ``ucs-2``,
+  ``iso-10646-ucs-2``, ``csunicode``, ``ucs-4``...) let a leading byte order
+  mark choose the byte order and drop it; without one the text is
+  big-endian. Python's own ``utf-16``/``utf-32`` codecs read BOM-less data in
+  the machine's byte order, so the result would depend on the CPU.
+* The explicit ``utf-16le``/``utf-16be``/``utf-32le``/``utf-32be`` labels keep
+  their byte order. A leading U+FEFF in that order is, for RFC 2781, a
+  zero-width no-break space that belongs to the text; it is dropped anyway, as
+  WHATWG's decoder does, since no reader wants an invisible first character.
+  A leading UTF-8 BOM is likewise dropped from text decoded as UTF-8 (RFC
+  3629 section 6 calls it a signature).
+* A body with no charset, or whose declared charset fails to decode, is read
+  in the encoding its BOM names (UTF-8, UTF-16LE/BE, UTF-32LE/BE) before any
+  guess, with a defect naming the choice: the BOM is far better evidence than
+  chardet, which is not even consulted on mostly 7-bit UTF-16.
+
+BOM handling is for :func:`decode_bytes` (bodies, RFC 2231 parameter values);
+header words (RFC 2047, :func:`decode_header_bytes`) only get the
+machine-independent ``utf-16``/``utf-32`` default.
+
 Codecs that are not character encodings, or that interpret the data as code
 (``unicode_escape``, ``raw_unicode_escape``, ``idna``, ``punycode``,
 ``undefined``, the bytes-to-bytes codecs such as ``zlib`` or ``base64``), are
@@ -95,10 +118,15 @@ _LABELS: Final[dict[str, str | None]] = {
     "x-mac-icelandic": "mac-iceland",
     "x-mac-croatian": "mac-croatian",
     "x-mac-romanian": "mac-romanian",
-    # UCS-2 in MIME (RFC 1641) is big-endian; UTF-16 decoding is a superset.
+    # UCS-2 and UCS-4 in MIME (RFC 1641, the IANA registry) are big-endian;
+    # UTF-16 and UTF-32 decoding are supersets. decode_bytes still lets a
+    # byte order mark decide for these labels (see _BOM_DECIDES).
     "iso-10646-ucs-2": "utf-16-be",
     "ucs-2": "utf-16-be",
     "csunicode": "utf-16-be",
+    "iso-10646-ucs-4": "utf-32-be",
+    "ucs-4": "utf-32-be",
+    "csucs4": "utf-32-be",
     "unicode": "utf-16",
     "x-utf8": "utf-8",
     "unicode-1-1-utf-8": "utf-8",
@@ -152,6 +180,47 @@ _CHARDET_MIN_CONFIDENCE: Final = 0.3
 _CHARDET_MAX_BYTES: Final = 64 * 1024
 
 _QUOTES_AND_SPACE: Final = " \t\r\n\"'"
+
+# Labels whose registered meaning is big-endian but which Windows software
+# writes little-endian with a BOM: for decode_bytes the BOM decides, exactly
+# as for the generic utf-16/utf-32 labels.
+_BOM_DECIDES: Final[dict[str, str]] = {
+    "iso-10646-ucs-2": "utf-16",
+    "ucs-2": "utf-16",
+    "csunicode": "utf-16",
+    "iso-10646-ucs-4": "utf-32",
+    "ucs-4": "utf-32",
+    "csucs4": "utf-32",
+}
+
+# Generic Unicode codec -> (BOM, explicit codec) pairs; no BOM means
+# big-endian (RFC 2781 section 4.3, Unicode section 3.10).
+_GENERIC_BOMS: Final[dict[str, tuple[tuple[bytes, str], ...]]] = {
+    "utf-16": ((codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le")),
+    "utf-32": ((codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "utf-32-le")),
+}
+
+# Explicit codec -> the BOM in its own byte order, dropped from the text
+# (WHATWG decode; see the module docstring).
+_OWN_BOM: Final[dict[str, bytes]] = {
+    "utf-8": codecs.BOM_UTF8,
+    "utf-16-be": codecs.BOM_UTF16_BE,
+    "utf-16-le": codecs.BOM_UTF16_LE,
+    "utf-32-be": codecs.BOM_UTF32_BE,
+    "utf-32-le": codecs.BOM_UTF32_LE,
+}
+
+# BOM sniffing for undeclared or wrongly declared bodies, in this order:
+# UTF-32LE's BOM (FF FE 00 00) starts with UTF-16LE's, so it is tried first,
+# and data that is not valid UTF-32LE is then UTF-16LE text whose first
+# character is U+0000.
+_SNIFFED_BOMS: Final[tuple[tuple[bytes, str], ...]] = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+)
 
 
 @functools.lru_cache(maxsize=512)
@@ -267,10 +336,73 @@ def _c1_filled_table(codec: str) -> str:
 
 
 def _strict_decode(data: bytes, codec: str) -> str:
-    """Decode strictly; the WHATWG-filled code pages cannot fail."""
+    """Decode strictly; the WHATWG-filled code pages cannot fail.
+
+    ``utf-16`` and ``utf-32`` read BOM-less data as big-endian rather than in
+    the machine's byte order (Python's codecs), so the text does not depend
+    on the CPU; a BOM still decides and is dropped, as Python does.
+    """
     if codec in _C1_FILLED:
         return codecs.charmap_decode(data, "strict", _c1_filled_table(codec))[0]
+    if codec in _GENERIC_BOMS:
+        codec, skip = _byte_order(data, codec)
+        try:
+            return data[skip:].decode(codec)
+        except UnicodeDecodeError as exc:
+            # Positions relative to ``data``, as callers report them.
+            raise UnicodeDecodeError(
+                exc.encoding, data, exc.start + skip, exc.end + skip, exc.reason
+            ) from None
     return data.decode(codec)
+
+
+def _byte_order(data: bytes, codec: str) -> tuple[str, int]:
+    """The explicit codec to read ``data`` with and the length of its BOM.
+
+    A generic ``utf-16``/``utf-32`` takes the byte order of a leading BOM,
+    else big-endian; an explicit codec keeps its order and only drops a BOM
+    written in that order.
+    """
+    generic = _GENERIC_BOMS.get(codec)
+    if generic is not None:
+        for bom, explicit in generic:
+            if data.startswith(bom):
+                return explicit, len(bom)
+        return codec + "-be", 0
+    own = _OWN_BOM.get(codec)
+    return codec, len(own) if own is not None and data.startswith(own) else 0
+
+
+def _sniff_bom(data: bytes) -> tuple[str, str, str] | None:
+    """Decode ``data`` in the encoding its BOM names.
+
+    Returns ``(text, codec, how)`` as :func:`_guess` does, or ``None`` when
+    ``data`` starts with no BOM.
+
+    The BOM is dropped. When no candidate decodes strictly, the last one that
+    matched is used with replacement characters (for FF FE 00 00 that is
+    UTF-16LE, the reading WHATWG knows): the BOM is still the best evidence
+    there is, and WHATWG decodes with replacement after a BOM sniff.
+    """
+    matched: tuple[bytes, str] | None = None
+    for bom, codec in _SNIFFED_BOMS:
+        if data.startswith(bom):
+            matched = (bom, codec)
+            try:
+                return data[len(bom) :].decode(codec), codec, f"{codec} (byte order mark)"
+            except UnicodeDecodeError:
+                pass
+    if matched is None:
+        return None
+    bom, codec = matched
+    text = data[len(bom) :].decode(codec, "replace")
+    return text, codec, f"{codec} with replacement characters (byte order mark)"
+
+
+def _body_codec(charset: str) -> str | None:
+    """``lookup_charset``, but generic where a BOM decides (``_BOM_DECIDES``)."""
+    generic = _BOM_DECIDES.get(charset.strip(_QUOTES_AND_SPACE).lower())
+    return generic if generic is not None else lookup_charset(charset)
 
 
 def _mostly_decodes(data: bytes, codec: str) -> str | None:
@@ -283,8 +415,12 @@ def _mostly_decodes(data: bytes, codec: str) -> str | None:
     corrupted or concatenated body) passes it and keeps its good characters,
     as every other mail reader would show it.
     """
+    skip = 0
+    if codec in _GENERIC_BOMS:
+        # Not Python's machine-order default (see _strict_decode).
+        codec, skip = _byte_order(data, codec)
     try:
-        text = data.decode(codec, "replace")
+        text = data[skip:].decode(codec, "replace")
     except LookupError:
         return None
     bad = text.count("\ufffd")
@@ -353,12 +489,17 @@ def decode_bytes(
 
     1. Pure-ASCII data with no charset, or with an ASCII-compatible one, takes
        a fast path (``bytes.isascii``).
-    2. A declared charset that is known and decodes strictly is used.
+    2. A declared charset that is known and decodes strictly is used. For
+       ``utf-16``/``utf-32`` and their generic aliases a leading BOM picks the
+       byte order, else big-endian; a BOM in the codec's own byte order is
+       dropped (UTF-8 included). See the module docstring.
     3. An unknown declared charset gives an ``UNKNOWN_CHARSET`` defect; a
        known one that fails to decode gives ``CHARSET_DECODE_ERROR`` at the
        first bad byte. Either way decoding falls through to the guess below.
     4. No charset, or ``us-ascii`` with 8-bit bytes (a ``CHARSET_DECODE_ERROR``
-       in the second case), or the declared charset failed: UTF-8 if the bytes
+       in the second case), or the declared charset failed: a leading BOM
+       (UTF-8, UTF-32BE/LE, UTF-16BE/LE) decides, with replacement characters
+       if need be; else UTF-8 if the bytes
        are valid UTF-8; then the declared charset, then UTF-8, with
        replacement characters if the data confirms it (at least one good
        non-ASCII character, at most two damaged characters per good one);
@@ -374,9 +515,11 @@ def decode_bytes(
     decoded as cp1252 (the last resort)"``. With no charset declared, a
     chardet guess is recorded as a ``CHARSET_DECODE_ERROR`` at the first
     8-bit byte that names the guess (RFC 2045 section 5.2's default us-ascii
-    cannot hold 8-bit data); undeclared valid UTF-8 (RFC 6532) and the
-    windows-1252 last resort for undeclared short or Western text are the
-    documented readings and give no defect.
+    cannot hold 8-bit data), and so is a BOM's choice (``"no charset declared;
+    decoded as utf-16-le (byte order mark)"``, at the BOM); undeclared valid
+    UTF-8 (RFC 6532, with or without its BOM) and the windows-1252 last
+    resort for undeclared short or Western text are the documented readings
+    and give no defect.
 
     The "confirmed with replacement" step keeps a UTF-8 text with a few stray
     bytes as UTF-8 (with U+FFFD where the bytes are bad, as CPython's
@@ -392,7 +535,8 @@ def decode_bytes(
 
     Returns:
         ``(text, codec, defects)`` where ``codec`` is the Python codec name
-        actually used (``"ascii"`` for pure-ASCII data without a charset).
+        actually used (``"ascii"`` for pure-ASCII data without a charset;
+        ``"utf-16-le"`` rather than ``"utf-16"`` once the byte order is known).
 
     Raises:
         TypeError: ``data`` is not bytes-like or ``charset`` not ``str``/None.
@@ -403,7 +547,7 @@ def decode_bytes(
         raise TypeError(f"charset must be str or None, not {type(charset).__name__}")
     data = bytes(data)
     defects: list[Defect] = []
-    codec = lookup_charset(charset) if charset is not None else None
+    codec = _body_codec(charset) if charset is not None else None
     # The defect to report if the text has to be guessed: (kind, offset,
     # why); its detail gets the guess appended.
     problem: tuple[DefectKind, int, str] | None = None
@@ -418,18 +562,32 @@ def decode_bytes(
             defects.append(Defect(kind=problem[0], offset=problem[1], detail=problem[2]))
         return data.decode("ascii"), codec or "ascii", defects
     if codec is not None and codec != "ascii":
+        used, skip = _byte_order(data, codec)
         try:
-            return _strict_decode(data, codec), codec, defects
+            return _strict_decode(data[skip:] if skip else data, used), used, defects
         except UnicodeDecodeError as exc:
             problem = (
                 DefectKind.CHARSET_DECODE_ERROR,
-                offset + exc.start,
+                offset + skip + exc.start,
                 f"invalid {codec} data",
             )
     elif codec == "ascii":
         first = len(data) - len(data.lstrip(_ASCII_BYTES))
         problem = (DefectKind.CHARSET_DECODE_ERROR, offset + first, "8-bit data declared us-ascii")
-    text, used, how = _guess(data, None if codec == "ascii" else codec)
+    if problem is None and data.startswith(codecs.BOM_UTF8):
+        # Undeclared UTF-8 is a documented reading (RFC 6532) with or
+        # without its signature: no defect, but the BOM is not text.
+        try:
+            return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8", defects
+        except UnicodeDecodeError:
+            pass
+    sniffed = _sniff_bom(data)
+    if sniffed is not None:
+        text, used, how = sniffed
+        if problem is None:
+            problem = (DefectKind.CHARSET_DECODE_ERROR, offset, "no charset declared")
+    else:
+        text, used, how = _guess(data, None if codec == "ascii" else codec)
     if problem is None and how.endswith("(guessed by chardet)"):
         # No charset declared and not UTF-8 (RFC 2045 section 5.2's default
         # us-ascii cannot hold 8-bit data): chardet's guess is recorded. The

@@ -48,6 +48,11 @@ class DefectKind(enum.Enum):
     BARE_CR = "bare-cr"
     #: A NUL octet occurs in a header.
     NUL_IN_HEADER = "nul-in-header"
+    #: A field that may occur once (RFC 5322 section 3.6: From, To, Subject,
+    #: Message-ID...; RFC 2045: Content-Type...) occurs again. The first one
+    #: is what the typed properties read; a second From or Content-Type is a
+    #: way to make two programs disagree about a message.
+    DUPLICATE_HEADER = "duplicate-header"
 
     # --- MIME structure --------------------------------------------------
     #: A ``multipart/*`` entity has no ``boundary`` parameter; it is treated

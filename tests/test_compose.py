@@ -318,12 +318,15 @@ def test_quoted_tokens_for_rfc2231_specials() -> None:
     assert 'filename="it\'s.pdf"' in msg.attachments[0].headers["Content-Disposition"].unfolded
 
 
-@pytest.mark.xfail(strict=True, reason="format_params writes a literal '=?..?=' file name as "
-                   "a quoted string, which readers decode as RFC 2047 (needs RFC 2231 there; "
-                   "a mimekit.fields change)")
-def test_literal_encoded_word_in_filename() -> None:
-    msg = mimekit.compose(attachments=[("=?utf-8?q?x?=.txt", b"")])
-    assert msg.attachments[0].filename == "=?utf-8?q?x?=.txt"
+@pytest.mark.parametrize("name", ["=?utf-8?q?x?=.txt", "=?utf-8?Q?..=2F..=2Fetc=2Fpasswd?="])
+@pytest.mark.parametrize("utf8", [False, True])
+def test_literal_encoded_word_in_filename(name: str, utf8: bool) -> None:
+    # Readers decode RFC 2047 in filename= and name=: a literal that looks
+    # like an encoded word must not come back as something else ("../..").
+    msg = mimekit.parse(bytes(mimekit.compose(attachments=[(name, b"")], utf8=utf8)))
+    part = msg.attachments[0]
+    assert part.filename == name and part.content_type.params["name"] == name
+    assert "filename*=" in part.headers["Content-Disposition"].unfolded
 
 
 @pytest.mark.parametrize(("name", "mime_type"), [

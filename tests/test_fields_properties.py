@@ -248,7 +248,7 @@ def test_address_fast_path_agrees(text: str) -> None:
 
 
 aware = st.datetimes(
-    min_value=datetime(1000, 1, 1),
+    min_value=datetime(1900, 1, 1),  # RFC 5322 section 3.3: "1900 or later"
     max_value=datetime(9999, 12, 30),
     timezones=st.integers(-1439, 1439).map(lambda m: timezone(timedelta(minutes=m))),
 )

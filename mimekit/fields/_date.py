@@ -36,8 +36,10 @@ Decisions (each reading gives a defect unless marked *legal*):
   comments anywhere (*legal*),
   a numeric month (``20 11 79``), asctime order (``Jul 1 10:52:37 2003``),
   text before a ``;`` (a Received field), trailing junk.
-* An impossible date (30 February, hour 25, year 0 or 99999, zone ``+9999``)
-  gives ``None`` and INVALID_DATE; a leap second (``:60``) becomes ``:59``.
+* An impossible date (30 February, hour 25, year 0 or 99999, a one-digit
+  year, zone ``+9999``) gives ``None`` and INVALID_DATE; a leap second
+  (``:60``) becomes ``:59``. A four-digit year before 1900 is kept, with
+  INVALID_DATE (RFC 5322 section 3.3 says "1900 or later").
   Nothing raises: every ``int()`` is on at most nine digits.
 """
 
@@ -188,7 +190,8 @@ def parse_date(text: str) -> tuple[datetime | None, list[Defect]]:
     m = _FAST.match(text)
     if m is not None:
         wd, day, mon, year, hh, mi, sec, sign, zh, zm = m.groups()
-        if zm < "60" and zh < "24" and not (sign == "-" and zh == "00" and zm == "00"):
+        if (zm < "60" and zh < "24" and year >= "1900"
+                and not (sign == "-" and zh == "00" and zm == "00")):
             minutes = int(zh) * 60 + int(zm)
             try:
                 dt = datetime(
@@ -221,12 +224,16 @@ def parse_date_slow(text: str) -> tuple[datetime | None, list[Defect]]:
         defects.append(Defect(kind=_INVALID, offset=0, detail=detail))
         return None, defects
 
-    body = text
-    if ";" in body:
+    # Comments go first: a comment may hold a ";" ("(CEST; summer time)").
+    body, unclosed = strip_comments(text)
+    if unclosed and ";" in text:
+        # An unclosed "(" in a Received clause would swallow the date.
+        body, unclosed = strip_comments(text[text.rindex(";") + 1 :])
+        defects.append(Defect(kind=_INVALID, offset=0, detail="text before ';' ignored"))
+    elif ";" in body:
         # A Received field: the date follows the last ";".
         body = body[body.rindex(";") + 1 :]
         defects.append(Defect(kind=_INVALID, offset=0, detail="text before ';' ignored"))
-    body, unclosed = strip_comments(body)
     if unclosed:
         defects.append(Defect(kind=_INVALID, offset=0, detail="unterminated comment"))
     toks = [(m.lastindex or 0, m.group()) for m in _TOKEN.finditer(body)]
@@ -291,10 +298,17 @@ def parse_date_slow(text: str) -> tuple[datetime | None, list[Defect]]:
     year = _int(year_digits)
     if day is None or year is None or len(day_digits) > 2:
         return bad("day or year out of range")
+    if len(year_digits) < 2:
+        # obs-year is 2*DIGIT: "0" could be 1900, 2000 or year 0.
+        return bad("one-digit year")
     if len(year_digits) < 4:
         # RFC 5322 section 4.3
         year += 2000 if len(year_digits) == 2 and year < 50 else 1900
         defects.append(Defect(kind=_OBSOLETE, offset=0, detail="two- or three-digit year"))
+    elif year < 1900:
+        # RFC 5322 section 3.3: "1900 or later". Kept (it is what was
+        # written), but flagged: no mail was sent in 49 AD.
+        defects.append(Defect(kind=_INVALID, offset=0, detail="year before 1900"))
 
     # --- time of day ------------------------------------------------------
     hms = toks[t][1].split(":")

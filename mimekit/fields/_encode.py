@@ -32,6 +32,7 @@ __all__ = [
     "format_phrase",
     "format_unstructured",
     "longest_run",
+    "looks_encoded",
     "phrase_words",
     "run_too_long",
     "unsafe_pattern",
@@ -57,6 +58,15 @@ _UNSAFE_ASCII = re.compile(r"[^\x09\x20-\x7e]")
 # RFC 2047 section 5 (3): an encoded word inside a phrase.
 _PHRASE_EW = re.compile(r"=\?[A-Za-z0-9!#$%&'*+\-^_`{|}~]+\?[BbQq]\?[A-Za-z0-9!*+\-/=_]*\?=")
 _SPLIT_WS = re.compile(r"([ \t]+)")
+#: Whitespace runs longer than this are encoded with their neighbours.
+_LONG_GAP: Final = 60
+
+
+def looks_encoded(text: str) -> bool:
+    """Whether a reader would take part of ``text`` for an RFC 2047 encoded
+    word (``=?`` with a later ``?=``), so that a literal must be encoded."""
+    opened = text.find("=?")
+    return opened != -1 and text.find("?=", opened + 2) != -1
 
 
 def check_injection(value: str, what: str = "header value") -> None:
@@ -152,16 +162,19 @@ def format_phrase(name: str, *, utf8: bool = False) -> str:
     else (non-ASCII without ``utf8``, control characters, an ``=?`` that a
     reader would decode, or a run too long to fold) RFC 2047 encoded words.
 
+    CR, LF and NUL are encoded too: inside an encoded word they cannot break
+    the line. The constructors refuse them in names given through the API
+    (:class:`Mailbox`, :class:`Group`); a name *parsed* from an encoded word
+    may hold them, and printing or replying to such a message must work.
+
     Raises:
-        HeaderInjectionError: CR, LF or NUL in ``name``.
         ValueError: a lone surrogate in ``name``.
     """
-    check_injection(name, "display name")
     if not name:
         return '""'
     plain = _PLAIN_PHRASE_UTF8 if utf8 else _PLAIN_PHRASE_ASCII
     unsafe = _UNSAFE_UTF8 if utf8 else _UNSAFE_ASCII
-    if unsafe.search(name) is not None or "=?" in name:
+    if unsafe.search(name) is not None or looks_encoded(name):
         _check_encodable(name)
         return _phrase_words(name)
     if plain.fullmatch(name) is not None:
@@ -174,7 +187,7 @@ def format_phrase(name: str, *, utf8: bool = False) -> str:
     return quoted
 
 
-def format_unstructured(text: str, *, utf8: bool = False) -> str:
+def format_unstructured(text: str, *, utf8: bool = False, after: int = 0) -> str:
     """Write ``text`` as an RFC 5322 ``unstructured`` value that reads back exactly.
 
     ABNF (RFC 5322 section 3.2.5, RFC 2047 section 5 (1))::
@@ -196,6 +209,10 @@ def format_unstructured(text: str, *, utf8: bool = False) -> str:
     the value needs no more encoded words than the reader's limit
     (``max_words`` of :func:`mimekit.codecs.decode_encoded_words`, 1000).
 
+    ``after`` is what precedes the value on its first line (``len("Subject:
+    ")``): an encoded word that starts the value is made short enough to
+    keep that line within 78 characters.
+
     Raises:
         HeaderInjectionError: CR, LF or NUL in ``text``.
         ValueError: a lone surrogate in ``text``.
@@ -210,9 +227,14 @@ def format_unstructured(text: str, *, utf8: bool = False) -> str:
     words = parts[0::2]
     count = len(words)
     need = [
-        bool(w) and (unsafe.search(w) is not None or "=?" in w or _run_too_long(w, utf8))
+        bool(w) and (unsafe.search(w) is not None or looks_encoded(w) or _run_too_long(w, utf8))
         for w in words
     ]
+    for k, gap in enumerate(parts[1::2]):
+        if len(gap) > _LONG_GAP:
+            # The tree folds only before a run of spaces, never inside it: a
+            # long one goes into encoded words (Q writes a space as "_").
+            need[k] = need[k + 1] = True
     if not words[0]:
         # Leading whitespace would be trimmed by the reader: encode it with
         # the first word (or alone when the text is all whitespace).
@@ -223,7 +245,7 @@ def format_unstructured(text: str, *, utf8: bool = False) -> str:
         need[-1] = True
         if count > 1:
             need[-2] = True
-    if not any(need):
+    if not any(need) and longest_run(text) <= MAX_RUN:
         return text
     _check_encodable(text)
     out: list[str] = []
@@ -241,7 +263,8 @@ def format_unstructured(text: str, *, utf8: bool = False) -> str:
             end += 1
         chunk = "".join(parts[2 * k : 2 * end + 1])
         if chunk:
-            out.append(" ".join(encode_words(chunk)))
+            budget = 77 - after if after and not out else None  # 78 with the fold's space
+            out.append(" ".join(encode_words(chunk, first_line_budget=budget)))
         if end + 1 < count:
             out.append(parts[2 * end + 1])
         k = end + 1
@@ -249,5 +272,5 @@ def format_unstructured(text: str, *, utf8: bool = False) -> str:
     if longest_run(result) > MAX_RUN:
         # Raw words joined by tabs only (not a folding point) can still make
         # a long run: encoding everything always folds.
-        result = " ".join(encode_words(text))
+        result = " ".join(encode_words(text, first_line_budget=77 - after if after else None))
     return result

@@ -103,6 +103,7 @@ _QUOTED = re.compile(r'"((?:[^"\\]+|\\.)*)(\\?)("?)', re.DOTALL)
 _DLIT = re.compile(r"\[((?:[^\[\]\\]+|\\.)*)(\\?)(\]?)", re.DOTALL)
 _COMMENT_STOP = re.compile(r"[()\\]")
 _STRIP_STOP = re.compile(r'["(\\]')
+_STRIP_STOP_LITERALS = re.compile(r'["(\\\[]')
 _QUOTED_PAIR = re.compile(r"\\(.)", re.DOTALL)
 _SINGLE = frozenset("<>@,;:")
 
@@ -220,10 +221,13 @@ def tokenize(text: str) -> list[Token]:
     return toks
 
 
-def strip_comments(text: str) -> tuple[str, bool]:
+def strip_comments(text: str, *, literals: bool = False) -> tuple[str, bool]:
     """Replace every RFC 5322 comment in ``text`` by a space, in linear time.
 
     Quoted strings are respected (a ``(`` inside quotes is not a comment).
+    With ``literals``, so are closed ``[...]`` domain literals right after
+    ``@`` or ``<`` (a message identifier's ``no-fold-literal`` may hold
+    parentheses: ``<x@[a(b)]>``, ``<[a(b)]@host>``).
 
     Returns:
         ``(text_without_comments, bad)`` where ``bad`` tells that a comment
@@ -236,7 +240,7 @@ def strip_comments(text: str) -> tuple[str, bool]:
     n = len(text)
     bad = False
     start = 0
-    search = _STRIP_STOP.search
+    search = (_STRIP_STOP_LITERALS if literals else _STRIP_STOP).search
     while pos < n:
         m = search(text, pos)
         if m is None:
@@ -247,6 +251,13 @@ def strip_comments(text: str) -> tuple[str, bool]:
             q = _QUOTED.match(text, pos)
             assert q is not None
             pos = q.end() if q.group(3) else n
+        elif c == "[":
+            d = _DLIT.match(text, pos)
+            assert d is not None
+            # Only a closed literal in an identifier's place is opaque; any
+            # other "[" is ordinary text (a "[PATCH]" subject in References).
+            opaque = d.group(3) and pos > 0 and text[pos - 1] in "@<"
+            pos = d.end() if opaque else pos + 1
         elif c == "(":
             out.append(text[start:pos])
             out.append(" ")

@@ -150,5 +150,11 @@ def _flush_keyword(parts: list[str], out: list[str], defects: list[Defect]) -> N
 
 
 def format_keywords(keywords: list[str], *, utf8: bool = False) -> str:
-    """``kw1, kw2``: each keyword written as a phrase (quoted or encoded as needed)."""
+    """``kw1, kw2``: each keyword written as a phrase (quoted or encoded as needed).
+
+    Raises:
+        HeaderInjectionError: CR, LF or NUL in a keyword.
+    """
+    for k in keywords:
+        check_injection(k, "keyword")
     return ", ".join(format_phrase(k, utf8=utf8) for k in keywords)

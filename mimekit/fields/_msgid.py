@@ -92,7 +92,7 @@ def scan_message_ids(text: str) -> tuple[list[str], list[str], list[Defect]]:
         no bracketed one), and the defects met on the way.
     """
     defects: list[Defect] = []
-    body, unclosed = strip_comments(text)
+    body, unclosed = strip_comments(text, literals=True)
     if unclosed:
         defects.append(Defect(kind=_INVALID, offset=0, detail="unterminated comment"))
     ids: list[str] = []

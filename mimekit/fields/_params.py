@@ -31,7 +31,12 @@ Reading, in one linear pass (defects for every irregularity):
 * Names are case-insensitive and stored lower-cased; the first of two
   parameters with one name wins (DUPLICATE_PARAMETER). A parameter given
   both plainly and in RFC 2231 form (``filename`` and ``filename*``, as
-  compatible mailers send) takes the RFC 2231 value, without a defect.
+  compatible mailers send) takes the RFC 2231 value, without a defect;
+  except ``boundary`` and ``charset``, ASCII tokens where the two forms have
+  no reason to differ: if they do, the plain value wins with
+  DUPLICATE_PARAMETER (a reader without RFC 2231, CPython's, would split
+  the body at the plain boundary: taking the other one would let a message
+  show one scanner other parts than it shows us).
 * RFC 2231 sections are put in order; a missing section is a gap
   (INVALID_PARAMETER_CONTINUATION) and the rest is joined anyway. The octets
   of *consecutive encoded* sections are joined before charset decoding, so a
@@ -55,8 +60,8 @@ from urllib.parse import quote as _pct_quote
 from urllib.parse import unquote_to_bytes
 
 from .._defects import Defect, DefectKind
-from ..codecs import decode_bytes, decode_encoded_words
-from ._encode import MAX_RUN, check_injection
+from ..codecs import decode_bytes, decode_encoded_words, encode_words, needs_encoding
+from ._encode import MAX_RUN, check_injection, looks_encoded
 from ._lexer import quote_string, scan_comment, unquote_pairs
 
 __all__ = [
@@ -87,6 +92,7 @@ _BAD_PCT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _INITIAL = re.compile(r"([^']*)'([^']*)'")
 _REPEATED = re.compile(r"([^']*)'([A-Za-z0-9\-]*)'")
 _EW_PARAMS: Final = frozenset(("name", "filename"))
+_PLAIN_WINS: Final = frozenset(("boundary", "charset"))
 # attribute-char: token characters other than "*", "'" and "%".
 _ATTR_SAFE: Final = "!#$&+-.^_`|~"
 
@@ -345,6 +351,13 @@ def parse_params(text: str, pos: int, defects: list[Defect]) -> ParameterMap:
         sections = extended.get(name)
         if sections is not None:
             value, lang = _assemble(name, sections, defects)
+            if name in _PLAIN_WINS and name in plain and plain[name] != value:
+                # Two boundaries would split the body two ways; readers
+                # that know no RFC 2231 (CPython's) take the plain one.
+                defects.append(Defect(
+                    kind=DefectKind.DUPLICATE_PARAMETER, offset=sections[0][3],
+                    detail=f"{name} and {name}* disagree; {name} is used"))
+                value, lang = plain[name], ""
             result[name] = value
             if lang:
                 langs[name] = lang
@@ -463,12 +476,27 @@ def _format_one(name: str, value: str, utf8: bool) -> list[str]:
         # Not even "name*NN*=" fits in a foldable run (an empty value was
         # silently dropped here before).
         raise ValueError(f"parameter name too long to write: {name[:40]!r}...")
-    if is_token(value) and len(value) <= MAX_RUN:
+    ew_risk = name in _EW_PARAMS and looks_encoded(value)
+    if name == "name" and needs_encoding(value) and not (
+            utf8 and value.isprintable() and not ew_risk):
+        # RFC 2046 deprecates ``name`` for Content-Disposition's
+        # ``filename``, but Outlook still reads it, and reads RFC 2047 words
+        # there rather than RFC 2231 (MimeKit and Thunderbird write the same).
+        # Words are phrase-safe (letters, digits, "!*+-/=_"), so quoting
+        # keeps them; 67 characters each, so that even with ' name="' before
+        # and '";' after, every folded line stays within 78.
+        return [f'{name}="{" ".join(encode_words(value, max_line=68))}"']
+    # Readers decode RFC 2047 words in filename too (see the module doc): a
+    # literal "=?...?=" there goes in RFC 2231 form, which they do not.
+    literal = not ew_risk
+    if literal and is_token(value) and len(value) <= MAX_RUN:
         return [f"{name}={value}"]
-    printable = all(" " <= c <= "~" for c in value)
-    if printable or (utf8 and value.isprintable()):
+    printable = literal and all(" " <= c <= "~" for c in value)
+    if printable or (literal and utf8 and value.isprintable()):
         quoted = quote_string(value)
-        if max(len(p) for p in quoted.split(" ")) + len(name) + 1 <= MAX_RUN:
+        # MAX_RUN counts octets (a line may hold 998): UTF-8 text takes more.
+        widest = max(len(p.encode("utf-8") if utf8 else p) for p in quoted.split(" "))
+        if widest + len(name) + 1 <= MAX_RUN:
             return [f"{name}={quoted}"]
         if printable:
             # RFC 2231 section 3 continuations of a plain value.
@@ -502,7 +530,10 @@ def format_params(params: Mapping[str, str], *, utf8: bool = False) -> str:
     Values are written as tokens when they are, else as quoted strings
     (ASCII, or UTF-8 with ``utf8``: RFC 6532), else in RFC 2231 form
     (``name*=utf-8''...``, with ``name*0*``/``name*1*`` continuations for long
-    values). RFC 2047 encoded words are never written in a parameter.
+    values). One exception: a ``name`` parameter that is not plain ASCII is
+    written as RFC 2047 encoded words in a quoted string, the form Outlook
+    reads. A ``filename`` holding something that looks like an encoded word
+    is written in RFC 2231 form, so that it reads back as written.
 
     Raises:
         HeaderInjectionError: CR, LF or NUL in a value.

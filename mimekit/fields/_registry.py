@@ -413,7 +413,7 @@ def _format(kind: str, name: str, value: object, utf8: bool) -> str:
         return value.format()
     if not isinstance(value, str):
         raise TypeError(f"{name} takes a str, not {type(value).__name__}")
-    return format_unstructured(value, utf8=utf8)
+    return format_unstructured(value, utf8=utf8, after=len(name) + 2)
 
 
 def format_field(name: str, value: object, *, utf8: bool = False) -> str:

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from ..codecs import encode_base64, encode_qp, encode_words, needs_encoding
+from ..codecs import encode_base64, encode_qp
 from ..fields import ContentDisposition, ContentType, parse_content_type
 from ._folding import check_name, fold
 from ._headers import Header
@@ -191,25 +191,6 @@ def guess_type(filename: str) -> str:
     return mime or "application/octet-stream"
 
 
-def _name_param(filename: str, utf8: bool) -> str:
-    """The ``name`` parameter of Content-Type for ``filename``.
-
-    RFC 2046 deprecates ``name`` in favour of the Content-Disposition
-    ``filename`` (RFC 2183), but Outlook and other readers still look at it,
-    and read RFC 2047 encoded words there rather than RFC 2231 (what
-    MimeKit and Thunderbird write too). Encoded words are phrase-safe
-    (letters, digits, ``!*+-/=_``), so they survive the quoting that
-    :func:`format_params` adds; a reader decodes them after unquoting.
-    """
-    if not needs_encoding(filename):
-        return filename
-    if utf8 and filename.isprintable() and "=?" not in filename:
-        return filename  # RFC 6532: raw UTF-8 in a quoted string
-    # Words of at most 67 characters: with ' name="' before and '";' after,
-    # even the first and last line stay within 78.
-    return " ".join(encode_words(filename, max_line=68))
-
-
 def attachment_entity(
     filename: str | None,
     data: bytes | str,
@@ -258,7 +239,7 @@ def attachment_entity(
             raise TypeError(f"file name must be str, not {type(filename).__name__}")
         if not filename:
             raise ValueError("empty file name (give None for no file name)")
-        params["name"] = _name_param(filename, utf8)
+        params["name"] = filename  # written the way Outlook reads it
         disp_params["filename"] = filename
     fields: list[tuple[str, object]] = [
         ("Content-Type", ContentType(ctype.mime_type, params)),

@@ -71,21 +71,30 @@ def fold(name: str, value: str, linesep: bytes, *, utf8: bool = False) -> bytes:
         raise ValueError("non-ASCII header value needs utf8=True or encoded words")
     sep = linesep.decode("ascii")
     out: list[str] = [name, ":"]
-    length = len(name) + 1
+    # Characters for the 78 (a display width), octets for the 998 (RFC 6532
+    # keeps RFC 5322's limit in octets).
+    length = octets = len(name) + 1
     first = True
     for chunk in _CHUNK.findall(" " + value if value else ""):
         body_len = len(chunk)
+        body_octets = len(chunk.encode("utf-8")) if utf8 else body_len
         # Fold before this chunk when it would pass 78 and the chunk has
         # something to put on the new line (a whitespace-only continuation
         # line is obsolete syntax, so trailing spaces stay where they are).
-        if not first and length + body_len > SOFT_LIMIT and chunk.strip(" "):
+        # The first chunk stays beside the name unless the line would pass
+        # 998: then it goes on a line of its own (folding right after the
+        # colon is legal FWS, though CPython then reads a leading space).
+        wraps = (octets + body_octets > HARD_LIMIT if first
+                 else length + body_len > SOFT_LIMIT)
+        if wraps and chunk.strip(" "):
             out.append(sep)
-            length = 0
+            length = octets = 0
         out.append(chunk)
         length += body_len
+        octets += body_octets
         first = False
-        if length > HARD_LIMIT:
+        if octets > HARD_LIMIT:
             raise ValueError(
-                f"header {name} has a token too long to fold within {HARD_LIMIT} characters")
+                f"header {name} has a token too long to fold within {HARD_LIMIT} octets")
     out.append(sep)
     return "".join(out).encode("utf-8")

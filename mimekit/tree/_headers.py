@@ -21,6 +21,14 @@ from ._headerblock import HeaderBlock
 
 __all__ = ["Header", "Headers"]
 
+#: Fields a message or entity may have at most once: RFC 5322 section 3.6's
+#: table, and RFC 2045/2183's MIME fields.
+_SINGLE_FIELDS = frozenset((
+    "date", "from", "sender", "reply-to", "to", "cc", "bcc", "message-id", "in-reply-to",
+    "references", "subject", "mime-version", "content-type", "content-transfer-encoding",
+    "content-id", "content-description", "content-disposition",
+))
+
 _UNSET: Any = object()
 
 #: An RFC 2047 encoded word with a fold *inside* it. RFC 2047 forbids that,
@@ -267,10 +275,18 @@ class Headers:
 
     @property
     def defects(self) -> tuple[Defect, ...]:
-        """The defects of every field (line problems and value syntax)."""
+        """The defects of every field (line problems and value syntax), and
+        a DUPLICATE_HEADER for each repeat of a field that may occur once."""
         out: list[Defect] = []
+        seen: set[str] = set()
         for h in self._items:
             out.extend(h.defects if h.name else h._line_defects())
+            key = h.name.lower()
+            if key in _SINGLE_FIELDS:
+                if key in seen:
+                    out.append(Defect(kind=DefectKind.DUPLICATE_HEADER, offset=h.offset,
+                                      detail=f"second {h.name} field (the first one is used)"))
+                seen.add(key)
         return tuple(out)
 
     # -- changing --------------------------------------------------------------

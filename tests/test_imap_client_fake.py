@@ -36,6 +36,7 @@ from mimekit.imap import (
     Login,
     Move,
     Search,
+    SearchSummary,
     State,
     Store,
 )
@@ -176,6 +177,12 @@ def test_messages(kind: str) -> None:
             assert c.search(subject="Grüße") == []  # (the fake reads raw octets)
             search = [e for e in srv.commands if isinstance(e, Search)][-1]
             assert search.charset == "UTF-8" and search.uid
+            # No ESEARCH offered: the summary is worked out from UID SEARCH.
+            assert c.search_summary(flagged=True, uids=True) == SearchSummary(
+                count=1, min=1, max=1, uids=(1,))
+            assert c.search_summary("DELETED") == SearchSummary(count=0)
+            search = [e for e in srv.commands if isinstance(e, Search)][-1]
+            assert search.return_options is None
             got = c.fetch([1, 2], ["FLAGS", "ENVELOPE", "BODYSTRUCTURE", "BODY.PEEK[]",
                                    "INTERNALDATE", "RFC822.SIZE"])
             assert got[1]["BODY.PEEK[]"] == MSG and got[1].flags == ("\\Flagged",)

@@ -36,6 +36,7 @@ from mimekit.imap import (
     IMAPCommandError,
     IMAPNoSuchMessage,
     IMAPNotSupportedError,
+    SearchSummary,
     State,
 )
 
@@ -260,6 +261,9 @@ def test_search_store_copy_move_expunge(kind: str, dovecot: dict[str, str]) -> N
         assert c.search(("OR", "FLAGGED", ("FROM", "alice"))) == [u1, u3]
         assert c.search("FROM alice NOT SEEN") == [u1]
         assert c.search(("HEADER", "X-Trailing", "spaces")) == [u2]
+        assert c.search_summary("UNSEEN", uids=True) == SearchSummary(
+            count=2, min=u1, max=u3, uids=(u1, u3))
+        assert c.search_summary(("HEADER", "X-None", "zzz")) == SearchSummary(count=0)
         assert c.search(uid=[u2, u3], seen=False) == [u3]
         assert c.search(larger=max(len(MESSAGES[0]), len(MESSAGES[1])) + 2) == [u3]
         flags = c.store([u1, u2], add_flags=["\\Answered", "$Done"])

@@ -494,6 +494,30 @@ def test_state_rules(srv: Running) -> None:
         assert w.closed()
 
 
+def test_esearch_return_options(srv: Running) -> None:
+    c = srv.imap("esearch-user")
+    for _ in range(5):
+        ok(c.append("INBOX", None, None, MSG))
+    c.select("INBOX")
+    c.store("2,4", "+FLAGS", "\\Seen")
+    c.expunge()
+    c.logout()
+    with Wire(srv.port) as w:
+        w.cmd(f"LOGIN esearch-user {PASSWORD}")
+        w.cmd("SELECT INBOX", "b")
+        assert w.cmd("SEARCH RETURN (MIN MAX COUNT) UNSEEN", "c") == [
+            b'* ESEARCH (TAG "c") MIN 1 MAX 5 COUNT 3', b"c OK SEARCH completed"]
+        assert w.cmd("UID SEARCH RETURN () UNSEEN", "d") == [
+            b'* ESEARCH (TAG "d") UID ALL 1,3,5', b"d OK UID SEARCH completed"]
+        assert w.cmd("UID SEARCH RETURN (ALL COUNT MIN) SEEN", "e") == [
+            b'* ESEARCH (TAG "e") UID MIN 2 COUNT 2 ALL 2,4', b"e OK UID SEARCH completed"]
+        # Nothing found: only COUNT is said (RFC 4731 section 3.1).
+        assert w.cmd("SEARCH RETURN (MIN MAX ALL COUNT) DELETED", "f") == [
+            b'* ESEARCH (TAG "f") COUNT 0', b"f OK SEARCH completed"]
+        assert w.cmd("SEARCH RETURN (MIN)", "g")[-1].startswith(b"g BAD")
+        assert w.cmd("SEARCH RETURN (FIRST) ALL", "h")[-1].startswith(b"h BAD")
+
+
 def test_extensions_not_offered_are_bad_and_change_nothing(srv: Running) -> None:
     c = srv.imap("ext-user")
     ok(c.append("INBOX", None, None, MSG))
@@ -504,7 +528,7 @@ def test_extensions_not_offered_are_bad_and_change_nothing(srv: Running) -> None
         for tag, command in (("c", "SELECT INBOX (CONDSTORE)"),
                              ("d", "FETCH 1 (FLAGS) (CHANGEDSINCE 1)"),
                              ("e", "STORE 1 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)"),
-                             ("f", "SEARCH RETURN (MIN) ALL"),
+                             ("f", "SEARCH RETURN (SAVE) ALL"),
                              ("g", "CREATE Stuff (USE (\\Sent))"),
                              ("h", 'LIST (REMOTE) "" *'),
                              ("i", 'LIST "" * RETURN (STATUS (MESSAGES))'),

@@ -33,7 +33,7 @@ from imap_server_fixtures import (
     workdir,
 )
 
-from mimekit.imap import ExistsResponse, IMAPClient, IMAPServerConfig
+from mimekit.imap import ExistsResponse, IMAPClient, IMAPServerConfig, SearchSummary
 from mimekit.mailstore import Maildir
 
 if not (PEERS / "mail-client").exists():
@@ -307,6 +307,10 @@ def test_our_client_every_method(srv: Running) -> None:
         c.store([1], add_flags=["\\Seen", "$Done"])
         assert c.search("SEEN") == [1] and c.search(keyword="$Done") == [1]
         assert c.search(subject="Grüße") == [2]
+        # ESEARCH (RFC 4731) on the wire: one short answer, not every UID.
+        assert c.search_summary("UNSEEN", uids=True) == SearchSummary(
+            count=2, min=2, max=3, uids=(2, 3))
+        assert c.search_summary(keyword="$None") == SearchSummary(count=0)
         copied = c.copy([1], "Archive")
         assert copied is not None and copied.dest_uids == (1,)
         moved = c.move([2], "Entwürfe")

@@ -91,6 +91,7 @@ from ._results import (
     FetchResult,
     MailboxInfo,
     Namespaces,
+    SearchSummary,
     SelectInfo,
     fetch_key,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "AsyncIMAPClient",
     "BodyStructure",
     "CopyResult",
+    "SearchSummary",
     "Envelope",
     "FetchResult",
     "IMAPClient",

@@ -22,7 +22,15 @@ from ._client_ops import IDLE_RENEW, StopIdle
 from ._connection import NEED_DATA
 from ._errors import IMAPDisconnected, IMAPError, IMAPTimeoutError
 from ._responses import ConnectionClosed, Response, StatusResponse
-from ._results import AppendResult, CopyResult, FetchResult, MailboxInfo, Namespaces, SelectInfo
+from ._results import (
+    AppendResult,
+    CopyResult,
+    FetchResult,
+    MailboxInfo,
+    Namespaces,
+    SearchSummary,
+    SelectInfo,
+)
 
 __all__ = ["AsyncIMAPClient"]
 
@@ -326,6 +334,12 @@ class AsyncIMAPClient(ClientBase):
                      **keys: object) -> list[int]:
         """UID SEARCH; see :meth:`IMAPClient.search`."""
         return await self._run(self._live().search(criteria, charset, **keys))
+
+    async def search_summary(self, criteria: object = None, charset: str | None = None, *,
+                             uids: bool = False, **keys: object) -> SearchSummary:
+        """UID SEARCH for a summary; see :meth:`IMAPClient.search_summary`."""
+        return await self._run(self._live().search_summary(criteria, charset, uids=uids,
+                                                           **keys))
 
     async def fetch(self, uids: int | str | Iterable[int], items: str | Iterable[str]
                     ) -> dict[int, FetchResult]:

@@ -38,7 +38,7 @@ from ._commands import (
     Unselect,
     Unsubscribe,
 )
-from ._errors import IMAPCommandError, IMAPDisconnected, IMAPNoSuchMessage
+from ._errors import IMAPCommandError, IMAPDisconnected, IMAPNoSuchMessage, RemoteProtocolError
 from ._responses import (
     ContinuationRequest,
     ExistsResponse,
@@ -51,6 +51,7 @@ from ._responses import (
     Response,
     SearchResponse,
     StatusResponse,
+    UntaggedResponse,
 )
 from ._results import (
     SPECIAL_USE,
@@ -58,13 +59,15 @@ from ._results import (
     CopyResult,
     FetchResult,
     MailboxInfo,
+    SearchSummary,
     SelectInfo,
     append_result,
     copy_result,
     fetch_result,
+    uid_list,
 )
 from ._search import build_search
-from ._values import Atom, format_sequence_set
+from ._values import Atom, Value, as_text, format_sequence_set
 
 __all__ = ["DEFAULT_STATUS_ITEMS", "IDLE_RENEW", "ClientSession", "StopIdle"]
 
@@ -235,6 +238,44 @@ class ClientSession(SessionBase):
             assert isinstance(event, SearchResponse)
             out.extend(event.numbers)
         return out
+
+    def search_summary(self, criteria: object = None, charset: str | None = None, *,
+                       uids: bool = False, **keys: object) -> Step[SearchSummary]:
+        """UID SEARCH RETURN (MIN MAX COUNT [ALL]); see :meth:`IMAPClient.search_summary`."""
+        key = build_search(criteria, **keys)
+        if charset is None and key.needs_charset:
+            charset = "UTF-8"
+        values = tuple(key.to_values())
+        if "ESEARCH" not in self.capabilities:
+            _, got = yield from self.command(
+                Search(criteria=values, charset=charset, uid=True), keep=(SearchResponse,))
+            found = sorted({n for e in got if isinstance(e, SearchResponse) for n in e.numbers})
+            return SearchSummary(count=len(found), min=found[0] if found else None,
+                                 max=found[-1] if found else None,
+                                 uids=tuple(found) if uids else None)
+        returns = ("MIN", "MAX", "COUNT", "ALL") if uids else ("MIN", "MAX", "COUNT")
+        _, got = yield from self.command(
+            Search(criteria=values, charset=charset, uid=True, return_options=returns),
+            keep=(UntaggedResponse,))
+        answer = next((e for e in got if isinstance(e, UntaggedResponse)
+                       and e.name == "ESEARCH"), None)
+        items: dict[str, Value] = {}
+        if answer is not None:
+            rest = [v for v in answer.values if not isinstance(v, tuple)]  # (TAG "...")
+            if rest and isinstance(rest[0], Atom) and rest[0].upper() == "UID":
+                rest = rest[1:]
+            for name, value in zip(rest[::2], rest[1::2], strict=False):
+                if isinstance(name, Atom):
+                    items[name.upper()] = value
+        low, high, count = items.get("MIN"), items.get("MAX"), items.get("COUNT")
+        if not isinstance(count, int):
+            raise RemoteProtocolError("ESEARCH answer without COUNT")
+        found_uids: tuple[int, ...] | None = None
+        if uids:
+            text = as_text(items.get("ALL"), "")
+            found_uids = tuple(sorted(uid_list(text))) if text else ()
+        return SearchSummary(count=count, min=low if isinstance(low, int) else None,
+                             max=high if isinstance(high, int) else None, uids=found_uids)
 
     def fetch(self, uids: int | str | Iterable[int], items: str | Iterable[str]
               ) -> Step[dict[int, FetchResult]]:

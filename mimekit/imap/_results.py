@@ -22,6 +22,7 @@ __all__ = [
     "FetchResult",
     "MailboxInfo",
     "Namespaces",
+    "SearchSummary",
     "SelectInfo",
     "SPECIAL_USE",
     "fetch_key",
@@ -97,6 +98,23 @@ class AppendResult:
 
     uidvalidity: int
     uid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SearchSummary:
+    """What a search found, without every UID (RFC 4731 ESEARCH).
+
+    Attributes:
+        count: How many messages matched.
+        min: The lowest matching UID, None when nothing matched.
+        max: The highest matching UID, None when nothing matched.
+        uids: Every matching UID (ascending) when asked for, else None.
+    """
+
+    count: int
+    min: int | None = None
+    max: int | None = None
+    uids: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

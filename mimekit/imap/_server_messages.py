@@ -1,6 +1,7 @@
 """The commands on the selected mailbox (RFC 3501 section 6.4): CHECK, CLOSE,
-UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315), SEARCH, FETCH,
-STORE, COPY and MOVE (RFC 6851), and their UID forms.
+UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315), SEARCH (with RFC
+4731 ESEARCH's ``RETURN (MIN MAX COUNT ALL)``), FETCH, STORE, COPY and MOVE
+(RFC 6851), and their UID forms.
 
 Sequence sets are read strictly (:mod:`._seqset`): ``0``, numbers past
 2^32 - 1 and message numbers past EXISTS are ``BAD``; a UID set may name
@@ -23,6 +24,7 @@ from ._responses import (
     ResponseCode,
     SearchResponse,
     StatusResponse,
+    UntaggedResponse,
 )
 from ._search import SearchSyntaxError, parse_search
 from ._seqset import SequenceSet, SequenceSetError, format_numbers
@@ -36,6 +38,24 @@ __all__ = ["MessageCommands"]
 #: (the next one while this one is written), bounding memory.
 FETCH_BATCH_BYTES = 4 << 20
 _STORE_MODES = {"add": "+", "remove": "-", "replace": ""}
+_ESEARCH_OPTIONS = frozenset({"MIN", "MAX", "ALL", "COUNT"})
+
+
+def _esearch(command: Search, wanted: frozenset[str], found: list[int]) -> UntaggedResponse:
+    """``* ESEARCH (TAG "t") [UID] MIN m MAX n COUNT c ALL set`` (RFC 4731
+    section 3.1): MIN, MAX and ALL are left out when nothing matched."""
+    values: list[Value] = [(Atom("TAG"), command.tag)]
+    if command.uid:
+        values.append(Atom("UID"))
+    if found and "MIN" in wanted:
+        values += [Atom("MIN"), found[0]]
+    if found and "MAX" in wanted:
+        values += [Atom("MAX"), found[-1]]
+    if "COUNT" in wanted:
+        values += [Atom("COUNT"), len(found)]
+    if found and "ALL" in wanted:
+        values += [Atom("ALL"), Atom(format_numbers(found))]
+    return UntaggedResponse(name="ESEARCH", values=tuple(values))
 
 
 class MessageCommands(SessionBase):
@@ -77,15 +97,24 @@ class MessageCommands(SessionBase):
     # -- SEARCH (6.4.4) -----------------------------------------------------------------
 
     async def cmd_search(self, command: Search) -> StatusResponse:
-        if command.return_options is not None:
-            return self.bad(command, "SEARCH RETURN (ESEARCH) is not supported")
+        returns = command.return_options
+        if returns is not None:
+            # RFC 4731 section 3.1: "RETURN ()" means ALL. SAVE (RFC 5182)
+            # is not offered, so it is as unknown as any other option.
+            wanted = frozenset(returns) or frozenset({"ALL"})
+            unknown = sorted(wanted - _ESEARCH_OPTIONS)
+            if unknown:
+                return self.bad(command, f"unknown SEARCH RETURN option {unknown[0]}")
         view = self.selected()
         try:
             key = parse_search(cast("tuple[Value, ...]", command.criteria), command.charset)
             found = await self.blocking(view.search, key, uid=command.uid)
         except (SearchSyntaxError, SequenceSetError) as exc:
             return self.refusal(command, exc)
-        self.say(SearchResponse(numbers=tuple(found)))
+        if returns is None:
+            self.say(SearchResponse(numbers=tuple(found)))
+        else:
+            self.say(_esearch(command, wanted, sorted(found)))
         return self.ok(command, f"{command.name} completed")
 
     # -- FETCH (6.4.5) --------------------------------------------------------------------

@@ -134,7 +134,7 @@ class ServerSession(MailboxCommands, MessageCommands):
     def capabilities(self) -> list[str]:
         """What this session offers now (RFC 3501 section 6.1.1)."""
         caps = ["IMAP4rev1", "SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE",
-                "UIDPLUS", "MOVE", "SPECIAL-USE", "UNSELECT", "CHILDREN",
+                "UIDPLUS", "MOVE", "SPECIAL-USE", "UNSELECT", "CHILDREN", "ESEARCH",
                 f"APPENDLIMIT={self.config.max_literal}"]
         if self.session.authenticated is None:
             if self.config.ssl_context is not None and not self.session.tls:

@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from mimekit.fields._idna import to_ascii
+
 __all__ = ["CORPUS", "ClientDriverBase", "chunkings", "corpus_messages", "cut", "same_domain",
            "text"]
 
@@ -58,11 +60,11 @@ def text(data: bytes) -> str:
 
 
 def same_domain(domain: str) -> str:
-    """A domain as IDNA writes it (nameprep, A-labels), to compare domains
-    that are the same for DNS although written differently."""
+    """A domain as IDNA2008 writes it (A-labels), to compare domains that
+    are the same for DNS although written differently."""
     try:
-        return domain.encode("idna").decode("ascii").lower()
-    except UnicodeError:
+        return to_ascii(domain).lower()
+    except ValueError:
         return domain.lower()
 
 

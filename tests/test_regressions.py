@@ -237,3 +237,14 @@ def test_imap_search_charset_with_8bit_bytes_is_unknown() -> None:
 
     with pytest.raises(SearchCharsetError, match=r"\\udc9f"):
         parse_search([], "\udc9f")
+
+
+def test_received_id_with_an_equals_sign_reads_back() -> None:
+    # "id <=>" read as id "="; written back as "id =", which the tokenizer
+    # splits at "=" (the fuzz edit target: Received:id<=>3Sep01 0:4).
+    msg = mimekit.parse(b"Received: id <=>; 3 Sep 01 0:4 +0000\r\n\r\nx")
+    value = msg.headers.get("Received").value
+    assert value.id == "="
+    msg.headers.set("Received", value)
+    again = mimekit.parse(bytes(msg)).headers.get("Received").value
+    assert again.id == "=" and again.date == value.date

@@ -35,9 +35,19 @@ lesson. What is *not* ambiguous is accepted with a defect:
 * a display name after the address: ``<a@b.c> Name``;
 * ``;`` outside a group, taken as a separator (Outlook): every address is
   still returned, none is hidden;
-* a missing ``>`` at the end of the element;
+* a missing ``>`` at the end of the element, but only when no ``>`` follows
+  the ``,`` or ``;`` that ended it: in ``Alice <alice@example.org,
+  bob@evil.test>`` the brackets enclose both addresses (CPython reads both,
+  a strict reader neither), so the whole element up to that ``>`` is dropped;
 * an address without a domain (``undisclosed-recipients``, ``<postmaster>``):
   a :class:`Mailbox` whose ``domain`` is ``""``.
+
+Control characters (C0 and DEL) are never atext: in a domain (domain
+literals included) or an unquoted local part they drop the element. In a
+quoted local part they are obs-qtext, accepted with an OBSOLETE_SYNTAX defect,
+except NUL, CR and LF, which drop it. A display name holding CR, LF or NUL
+(typically decoded from an encoded word) is kept as decoded, with an
+INVALID_ADDRESS defect, so that a checker knows the name is hostile.
 
 When a mailbox has no display name, the text of the comment after it
 becomes the name (``user@host (Real Name)``, the RFC 822 convention), else
@@ -80,6 +90,13 @@ _INVALID = DefectKind.INVALID_ADDRESS
 _OBSOLETE = DefectKind.OBSOLETE_SYNTAX
 _PHRASE_KINDS = frozenset((WORD, QUOTED, COMMENT))
 _STOP = frozenset((COMMA, SEMICOLON))
+_ANGLES = frozenset((ANGLE_OPEN, ANGLE_CLOSE))
+# C0 controls and DEL, tab excepted (WSP, allowed as FWS in quoted strings
+# and literals; it never reaches a word). Not atext: the lexer lets them into
+# words so that the parser can decide (see _lexer's module doc).
+_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# In a quoted string, obs-qtext allows the other controls; never these.
+_BREAKING = re.compile(r"[\r\n\x00]")
 
 # --- fast path --------------------------------------------------------------
 # The common shapes, one item at a time: ``a@b.c``, ``Name Words <a@b.c>``,
@@ -94,11 +111,24 @@ _FAST_ITEM = re.compile(
 )
 
 
+def _check_name(name: str, offset: int, defects: list[Defect]) -> None:
+    """Flag a display name holding CR, LF or NUL.
+
+    The name is kept (it is what the sender encoded), but a program that
+    prints it or copies it into another header must be warned.
+    """
+    m = _BREAKING.search(name)
+    if m is not None:
+        detail = f"display name holds U+{ord(m.group()):04X} (a line break or NUL)"
+        defects.append(Defect(kind=_INVALID, offset=offset, detail=detail))
+
+
 def _decode(text: str, offset: int, defects: list[Defect]) -> str:
     """RFC 2047-decode a display name; defects are placed at ``offset``."""
     decoded, found = decode_encoded_words(text)
     for d in found:
         defects.append(Defect(kind=d.kind, offset=offset, detail=d.detail))
+    _check_name(decoded, offset, defects)
     return decoded
 
 
@@ -243,13 +273,30 @@ class _Parser:
             self._defect(_OBSOLETE, lo, "unquoted '.' in a display name (obs-phrase)")
         if "=?" in name:
             name = _decode(name, self._offset(lo), self.defects)
+        else:
+            _check_name(name, self._offset(lo), self.defects)
         return name
 
     def _comment_name(self, comments: list[str], at: int) -> str:
         name = " ".join(c.strip(" \t") for c in comments if c.strip(" \t"))
         if "=?" in name:
             name = _decode(name, self._offset(at), self.defects)
+        else:
+            _check_name(name, self._offset(at), self.defects)
         return name
+
+    def _angle_close_after(self, j: int) -> int:
+        """Index of a ``>`` after ``toks[j]`` (a ``,`` or ``;``) before any ``<``, else -1.
+
+        Linear overall: a scan starts only at an element whose ``<`` is
+        unclosed and stops at the next ``<`` or ``>``, so the token ranges
+        scanned for different elements do not overlap.
+        """
+        toks, n = self.toks, self.n
+        k = j + 1
+        while k < n and toks[k][0] not in _ANGLES:
+            k += 1
+        return k if k < n and toks[k][0] == ANGLE_CLOSE else -1
 
     def _recover(self, j: int) -> int:
         """Skip to the next ``,`` or ``;`` (the end of a malformed element)."""
@@ -350,6 +397,12 @@ class _Parser:
                     obsolete = True
             elif kind == QUOTED and bad:
                 raise _Fail(j, "unterminated quoted string")
+            ctl = _CTL.search(value)
+            if ctl is not None:
+                code = f"U+{ord(ctl.group()):04X}"
+                if kind == WORD or _BREAKING.search(value) is not None:
+                    raise _Fail(j, f"control character {code} in a local part")
+                self._defect(_OBSOLETE, j, f"control character {code} in a quoted local part")
             parts.append(value)
             prev_dot = kind == WORD and value.endswith(".")
         if not parts:
@@ -361,6 +414,13 @@ class _Parser:
             self._defect(_OBSOLETE, lo, "local part with CFWS or mixed quoting (obs-local-part)")
         return local
 
+    def _no_ctl(self, value: str, j: int) -> None:
+        """Refuse a control character in a domain (never atext, nor dtext to
+        a strict reader; and nothing can deliver to such a name)."""
+        ctl = _CTL.search(value)
+        if ctl is not None:
+            raise _Fail(j, f"control character U+{ord(ctl.group()):04X} in a domain")
+
     def _domain(self, j: int, comments: list[str]) -> tuple[str, int]:
         """Parse a domain starting at ``toks[j]``; return it and the next index."""
         toks, n = self.toks, self.n
@@ -369,6 +429,7 @@ class _Parser:
             if toks[j][4]:
                 raise _Fail(j, "unterminated domain literal")
             dlit = toks[j][1]
+            self._no_ctl(dlit, j)
             return dlit, self._skip_comments(j + 1, comments)
         parts: list[str] = []
         obsolete = False
@@ -387,6 +448,7 @@ class _Parser:
                     break  # the next word does not continue this domain
                 obsolete = True
                 comments.clear()  # a comment inside the domain is not a name
+            self._no_ctl(value, j)
             parts.append(value)
             j += 1
         if not parts:
@@ -445,6 +507,7 @@ class _Parser:
         trailing: list[str] = []
         if raw_name:
             name = self.text[toks[lo][2] : toks[lt][2]].strip(" \t\r\n")
+            _check_name(name, self._offset(lo), self.defects)
         else:
             name = self._phrase(lo, lt)
             leading = [t[1] for t in toks[lo:lt] if t[0] == COMMENT]
@@ -470,6 +533,14 @@ class _Parser:
         if kind == ANGLE_CLOSE:
             j += 1
         elif kind == "" or (kind in _STOP and not route):
+            if kind in _STOP:
+                close = self._angle_close_after(j)
+                if close >= 0:
+                    # "<a@b.c, d@e.f>": the "<" is closed after the
+                    # separator, so the brackets hold more than this address
+                    # (CPython reads both, a strict reader neither). Guessing
+                    # would show one and hide the other: drop it all.
+                    raise _Fail(close, f"{toks[j][1]!r} before the '>' closing '<'")
             self._defect(_INVALID, j, "missing '>'")
         else:
             raise _Fail(j, "unexpected text inside '<...>'")

@@ -18,10 +18,12 @@ ends up in a header it writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, NoReturn
 
-from ._encode import MAX_RUN, check_injection, format_phrase
+from ._encode import MAX_RUN, check_injection, format_phrase, unsafe_pattern
+from ._idna import IDNAError, to_ascii, to_unicode
 from ._lexer import (
     AT,
     DOMAIN_LITERAL,
@@ -40,6 +42,66 @@ _set = object.__setattr__
 
 def _frozen(self: object, name: str, value: object) -> NoReturn:
     raise AttributeError(f"{type(self).__name__} is immutable")
+
+
+# RFC 5322 section 3.4.1 domain-literal as it may be *written*: dtext
+# (printable ASCII but "[", "]" and "\\"; RFC 6532 adds non-ASCII) with WSP
+# as FWS. Quoted pairs and controls are obs-dtext, which section 4 forbids
+# generating; a "\\" or "]" inside would also end or escape the literal and
+# change how the rest of the field reads. One character class: no backtracking.
+_DOMAIN_LITERAL = re.compile(r"\[[\t !-Z^-~\xa0-\U0010ffff]*\]")
+# Characters never written raw in an address, whatever the mode: an addr-spec
+# cannot hold encoded words (RFC 2047 section 5), so where a display name
+# would be encoded the address is refused. C0 controls other than tab and DEL
+# would be obs-qtext/obs-dtext (RFC 5322 section 4: MUST NOT generate); C1,
+# U+2028 and U+2029 are line breaks to some readers (str.splitlines()).
+_UNSAFE_IN_ADDRESS = unsafe_pattern(True)
+# The non-ASCII part of that set: the only part a *parsed* local part may hold
+# and still be written (a parsed obs-qtext control is written back as read).
+_UNSAFE_NON_ASCII = re.compile(r"[\x80-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _refuse_unsafe(value: str, what: str, pattern: re.Pattern[str] = _UNSAFE_IN_ADDRESS) -> None:
+    m = pattern.search(value)
+    if m is not None:
+        raise ValueError(
+            f"{what} {value!r} contains U+{ord(m.group()):04X} at index {m.start()}: control "
+            "characters and line separators cannot be written in an address"
+        )
+
+
+def _escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def _check_local_part(local: str) -> None:
+    """Refuse a local part given through the API that cannot be written safely."""
+    check_injection(local, "local part")
+    if not local:
+        raise ValueError("empty local part")
+    _refuse_unsafe(local, "local part")
+
+
+def _check_domain(domain: str) -> None:
+    """Refuse a domain given through the API that would not read back or not as given.
+
+    Raises:
+        ValueError: not a dot-atom or a writable domain literal, or a
+            non-ASCII name without a valid IDNA2008 form (RFC 5890-5893).
+    """
+    check_injection(domain, "domain")
+    _refuse_unsafe(domain, "domain")
+    if domain.startswith("["):
+        if _DOMAIN_LITERAL.fullmatch(domain) is None:
+            raise ValueError(
+                f"invalid domain literal {domain!r}: only printable characters other than "
+                "'[', ']' and '\\' may appear between the brackets (RFC 5322 dtext)"
+            )
+        return
+    if not is_dot_atom(domain):
+        raise ValueError(f"invalid domain: {domain!r}")
+    if not domain.isascii():
+        to_ascii(domain)  # IDNAError (a ValueError) when there is no IDNA2008 form
 
 
 def _split_addr_spec(addr_spec: str) -> tuple[str, str]:
@@ -72,6 +134,8 @@ def _split_addr_spec(addr_spec: str) -> tuple[str, str]:
         raise ValueError(f"empty local part in {addr_spec!r}")
     if toks[2][0] == WORD and not is_dot_atom(domain):
         raise ValueError(f"invalid domain in {addr_spec!r}")
+    _check_local_part(local)
+    _check_domain(domain)
     return local, domain
 
 
@@ -106,7 +170,14 @@ class Mailbox:
         domain: ... and the domain.
 
     Raises:
-        ValueError: an invalid address, or neither/both forms given.
+        ValueError: an invalid address, or neither/both forms given. Refused
+            too: control characters (obsolete syntax, RFC 5322 section 4:
+            not to be generated) and C1 controls, U+2028 and U+2029 in the
+            address (an addr-spec cannot be encoded); a domain literal with
+            ``[``, ``]``, ``\\`` or controls inside; a non-ASCII domain
+            without a valid IDNA2008 form (RFC 5890-5893: ``faß.de`` is
+            written ``xn--fa-hia.de``, never ``fass.de``; ``paypal\u3002com``
+            is refused, not remapped to ``paypal.com``).
         HeaderInjectionError: CR, LF or NUL anywhere.
     """
 
@@ -137,20 +208,8 @@ class Mailbox:
         else:
             if local_part is None or domain is None:
                 raise ValueError("an address is required (addr_spec or local_part and domain)")
-            check_injection(local_part, "local part")
-            check_injection(domain, "domain")
-            if not local_part:
-                raise ValueError("empty local part")
-            if not (
-                is_dot_atom(domain)
-                or (
-                    domain.startswith("[")
-                    and domain.endswith("]")
-                    and "[" not in domain[1:-1]
-                    and "]" not in domain[1:-1]
-                )
-            ):
-                raise ValueError(f"invalid domain: {domain!r}")
+            _check_local_part(local_part)
+            _check_domain(domain)
         _set(self, "name", name)
         _set(self, "local_part", local_part)
         _set(self, "domain", domain)
@@ -170,17 +229,31 @@ class Mailbox:
 
     @property
     def domain_unicode(self) -> str:
-        """The domain for display: IDNA A-labels (``xn--``) decoded (RFC 5891).
+        """The domain for display: valid IDNA2008 A-labels (``xn--``) decoded (RFC 5891).
 
-        Falls back to :attr:`domain` when decoding fails; never raises.
+        A label that is not the A-label of a valid U-label keeps its ``xn--``
+        form, so a look-alike (``xn--paypalcom-bk3h`` decodes to
+        ``paypal\u3002com``) is never shown as one. Never raises.
+        """
+        return to_unicode(self.domain)
+
+    @property
+    def domain_ascii(self) -> str:
+        """The domain as written in 7-bit mode: IDNA2008 A-labels (RFC 5891).
+
+        An ASCII domain is returned unchanged.
+
+        Raises:
+            ValueError: (:class:`UnicodeError`) the domain has no valid
+                IDNA2008 form, or is a non-ASCII domain literal.
         """
         d = self.domain
-        if not d.isascii() or "xn--" not in d.lower() or d.startswith("["):
+        if d.isascii():
             return d
-        try:
-            return d.encode("ascii").decode("idna")
-        except (UnicodeError, ValueError):
-            return d
+        if d.startswith("["):
+            # IDNA is for names; it would mangle a literal.
+            raise IDNAError(f"non-ASCII domain literal {d!r} needs utf8=True")
+        return to_ascii(d)
 
     def format(self, *, utf8: bool = False) -> str:
         """The mailbox as header text: ``Name <local@domain>`` or ``local@domain``.
@@ -192,8 +265,11 @@ class Mailbox:
         Raises:
             ValueError: a non-ASCII local part without ``utf8`` (it cannot
                 be encoded: RFC 2047 section 5 forbids encoded words in an
-                addr-spec), a domain that IDNA cannot encode, or an address
-                too long to fold.
+                addr-spec), a non-ASCII domain without a valid IDNA2008 form
+                (never rewritten into another domain, see
+                :func:`mimekit.fields._idna.to_ascii`), a control character
+                or line separator in the address (an addr-spec cannot be
+                encoded), or an address too long to fold.
         """
         addr = self._format_addr(utf8)
         if not self.name:
@@ -206,22 +282,23 @@ class Mailbox:
         local, domain = self.local_part, self.domain
         check_injection(local, "local part")
         check_injection(domain, "domain")
+        # Parsed values skip the constructor's checks; what cannot be written
+        # raw is refused here (an addr-spec has no encoded form).
+        _refuse_unsafe(local, "local part", _UNSAFE_NON_ASCII)
+        _refuse_unsafe(domain, "domain")
         if not utf8:
             if not local.isascii():
                 raise ValueError(
                     f"non-ASCII local part {local!r} needs utf8=True (SMTPUTF8, RFC 6531)"
                 )
             if not domain.isascii():
-                if domain.startswith("["):
-                    # IDNA is for names; it would mangle a literal.
-                    raise ValueError(f"non-ASCII domain literal {domain!r} needs utf8=True")
                 try:
-                    domain = domain.encode("idna").decode("ascii")
-                except UnicodeError as exc:
-                    raise ValueError(f"cannot IDNA-encode domain {domain!r}: {exc}") from None
+                    domain = self.domain_ascii
+                except IDNAError as exc:
+                    raise ValueError(f"cannot write the domain in 7-bit mode: {exc}") from None
                 if not is_dot_atom(domain):
-                    # nameprep can map a character to a space ("\u00af"):
-                    # such a label would not read back as a domain.
+                    # Defensive: to_ascii keeps ASCII labels as given, and a
+                    # parsed domain is made of words; never write a broken one.
                     raise ValueError(f"domain {self.domain!r} has no valid IDNA form")
         addr = _join_addr_spec(local, domain)
         if max(len(part) for part in addr.split(" ")) > MAX_RUN:
@@ -229,7 +306,17 @@ class Mailbox:
         return addr
 
     def __str__(self) -> str:
-        return self.format(utf8=True) if self.name or self.domain else self.local_part
+        if not (self.name or self.domain):
+            return self.local_part
+        try:
+            return self.format(utf8=True)
+        except ValueError:
+            # Display only (printing a parsed message must work): an address
+            # format() refuses is shown with its unsafe characters escaped,
+            # never raw (a U+2028 would start a new line in a terminal/log).
+            addr = _UNSAFE_IN_ADDRESS.sub(_escape, self._addr_spec)
+            name = _UNSAFE_IN_ADDRESS.sub(_escape, self.name)
+            return f"{name} <{addr}>" if name else addr
 
     def __repr__(self) -> str:
         return f"Mailbox({self.name!r}, {self._addr_spec!r})"

@@ -139,21 +139,35 @@ class Received:
                 parts.append("(" + " ".join(info) + ")")
         for keyword, value in (("by", self.by), ("via", self.via), ("with", self.with_)):
             if value is not None:
-                parts += [keyword, _host(value) if keyword == "by" else _token(value)]
+                parts += [keyword, _host(value) if keyword == "by" else
+                          _id_token(value) if keyword == "via" else _token(value)]
         if self.id is not None:
-            parts += ["id", _token(self.id)]
+            parts += ["id", _id_token(self.id)]
         if self.for_ is not None:
             parts += ["for", "<" + _token(self.for_) + ">"]
         return " ".join(parts) + "; " + format_date(self.date)
 
 
-_BAD_TOKEN = re.compile(r"[\s()<>;\"\\\[\]]")
+# What ends a word for the tokenizer below (its _NEXT): whitespace, the
+# specials it reads as punctuation, quotes and backslashes.
+_BAD_TOKEN = re.compile(r"[\s()<>;\"\\\[\],=]")
+_ANGLE_TOKEN = re.compile(r"[^<>\s()\[\]]+")
 
 
 def _token(value: str) -> str:
     if not value or _BAD_TOKEN.search(value) is not None:
         raise ValueError(f"not a single Received token: {value!r}")
     return value
+
+
+def _id_token(value: str) -> str:
+    """An ID or VIA value: a word, else in angle brackets (``id <a=b>``,
+    RFC 5321's msg-id form), which the reader takes whole."""
+    if value and _BAD_TOKEN.search(value) is None:
+        return value
+    if _ANGLE_TOKEN.fullmatch(value) is not None:
+        return f"<{value}>"
+    raise ValueError(f"not a single Received token: {value!r}")
 
 
 def _literal(ip: str | None) -> str | None:

@@ -182,7 +182,7 @@ def _id_domain(domain: str | None, from_: AddressList, utf8: bool) -> str:
         if utf8 or d.isascii():
             return d
         try:
-            return d.encode("idna").decode("ascii")
+            return box.domain_ascii  # IDNA2008; IDNAError is a UnicodeError
         except UnicodeError:
             break
     return _FALLBACK_DOMAIN

@@ -144,6 +144,8 @@ def test_to_ascii_writes_idna2008_a_labels(domain: str, expected: str) -> None:
         ("\u0301a\u00fc.de", "U+0301"),  # leading combining mark
         ("\u00fc\x85.de", "U+0085"),  # C1 control
         ("\u00fc\u2028.de", "U+2028"),
+        ("\u212aeybank.com", "U+212A"),  # KELVIN SIGN: lower case is ASCII "k"
+        ("\u0130stanbul.example", "U+0130"),  # lower case is "i" + combining dot
     ],
 )
 def test_to_ascii_refuses_what_idna2008_disallows(domain: str, named: str) -> None:

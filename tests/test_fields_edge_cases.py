@@ -196,8 +196,41 @@ def test_printing_and_replying_to_a_hostile_name_never_injects(decoded: str) -> 
     out.headers.set("Cc", msg.from_)
     back = mimekit.parse(bytes(out))
     assert back.headers.get("Bcc") is None
-    assert back.cc.mailboxes[0].name == decoded
+    # Not carried on, even encoded: a careless reader could decode it into a header.
+    assert back.cc.mailboxes[0].name == decoded.replace("\r", " ").replace(
+        "\n", " ").replace("\x00", " ")
     assert back.cc.mailboxes[0].addr_spec == "evil@evil.test"
+
+
+def test_printing_a_parsed_address_never_shows_raw_controls() -> None:
+    box = mimekit.parse(b'To: "\x1b[31mred"@x.example\r\n\r\nx').to.mailboxes[0]
+    assert "\x1b" in box.local_part and "\x1b" not in str(box)
+    group = mimekit.parse(b'To: g: "\x1b[31mred"@x.example;\r\n\r\nx').to
+    assert "\x1b" not in str(group)
+
+
+def test_a_utf8_tab_run_over_998_octets_is_encoded_not_refused() -> None:
+    value = "\u00e9\t" * 400  # 400 characters of text, 800 octets plus tabs
+    raw = _with("Subject", value, utf8=True)
+    assert max(len(line) for line in _lines(raw)) <= 998
+    assert mimekit.parse(raw).subject == value
+
+
+def test_received_for_address_with_equals_signs_is_written() -> None:
+    # SRS and VERP recipients: "=" is fine inside <>.
+    raw = (b"Received: by mx.example for <bounce+u=example.org@list.example>; "
+           b"Mon, 01 Jan 2024 00:00:00 +0000\r\n\r\nx")
+    msg = mimekit.parse(raw)
+    value = msg.headers.get("Received").value
+    msg.headers.set("Received", value)
+    assert mimekit.parse(bytes(msg)).headers.get("Received").value.for_ == \
+        "bounce+u=example.org@list.example"
+
+
+def test_a_semicolon_in_an_unclosed_trailing_comment_keeps_the_date() -> None:
+    dt, defects = parse_date("Tue, 1 Jul 2003 10:52:37 +0200 (CEST; summer")
+    assert dt is not None and dt.isoformat() == "2003-07-01T10:52:37+02:00"
+    assert [d.detail for d in defects] == ["unterminated comment"]
 
 
 # -- fields that may occur once -----------------------------------------------------------

@@ -307,9 +307,11 @@ class Mailbox:
 
     def __str__(self) -> str:
         if not (self.name or self.domain):
-            return self.local_part
+            return _UNSAFE_IN_ADDRESS.sub(_escape, self.local_part)
         try:
-            return self.format(utf8=True)
+            # A parsed quoted local part may keep C0 controls (obs-qtext,
+            # written back as read): never raw on a terminal.
+            return _UNSAFE_IN_ADDRESS.sub(_escape, self.format(utf8=True))
         except ValueError:
             # Display only (printing a parsed message must work): an address
             # format() refuses is shown with its unsafe characters escaped,
@@ -403,7 +405,10 @@ class Group:
         return f"{name}: {members};" if members else f"{name}:;"
 
     def __str__(self) -> str:
-        return self.format(utf8=True)
+        # Display only: members as Mailbox.__str__ shows them (never raising).
+        members = ", ".join(str(m) for m in self.mailboxes)
+        name = format_phrase(self.name, utf8=True)
+        return f"{name}: {members};" if members else f"{name}:;"
 
     def __repr__(self) -> str:
         return f"Group({self.name!r}, {list(self.mailboxes)!r})"

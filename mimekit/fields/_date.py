@@ -226,8 +226,10 @@ def parse_date_slow(text: str) -> tuple[datetime | None, list[Defect]]:
 
     # Comments go first: a comment may hold a ";" ("(CEST; summer time)").
     body, unclosed = strip_comments(text)
-    if unclosed and ";" in text:
-        # An unclosed "(" in a Received clause would swallow the date.
+    if unclosed and ";" in text and ":" not in body:
+        # An unclosed "(" in a Received clause ("from x (helo y; date")
+        # swallowed the date; when the date is before it ("date (CEST;
+        # summer"), the stripped text still has the time and is kept.
         body, unclosed = strip_comments(text[text.rindex(";") + 1 :])
         defects.append(Defect(kind=_INVALID, offset=0, detail="text before ';' ignored"))
     elif ";" in body:

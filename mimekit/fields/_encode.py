@@ -90,10 +90,13 @@ def _check_encodable(value: str) -> None:
         raise ValueError(f"text contains a lone surrogate at index {exc.start}") from None
 
 
-def longest_run(value: str) -> int:
-    """Length of the longest run of non-space characters in ``value``."""
-    if len(value) <= MAX_RUN:
+def longest_run(value: str, *, utf8: bool = False) -> int:
+    """Length of the longest run of non-space characters in ``value``: in
+    UTF-8 octets with ``utf8`` (the 998 limit counts octets)."""
+    if len(value) * (4 if utf8 else 1) <= MAX_RUN:
         return len(value)  # cheap upper bound, good enough below the limit
+    if utf8:
+        return max(len(part.encode("utf-8", "surrogatepass")) for part in value.split(" "))
     return max(len(part) for part in value.split(" "))
 
 
@@ -162,14 +165,17 @@ def format_phrase(name: str, *, utf8: bool = False) -> str:
     else (non-ASCII without ``utf8``, control characters, an ``=?`` that a
     reader would decode, or a run too long to fold) RFC 2047 encoded words.
 
-    CR, LF and NUL are encoded too: inside an encoded word they cannot break
-    the line. The constructors refuse them in names given through the API
-    (:class:`Mailbox`, :class:`Group`); a name *parsed* from an encoded word
-    may hold them, and printing or replying to such a message must work.
+    CR, LF and NUL become spaces. The constructors refuse them in names given
+    through the API (:class:`Mailbox`, :class:`Group`); a name *parsed* from
+    an encoded word may hold them, and printing or replying to such a message
+    must work without carrying them on (even encoded, a careless reader could
+    decode them into a header).
 
     Raises:
         ValueError: a lone surrogate in ``name``.
     """
+    if _INJECTION.search(name) is not None:
+        name = _INJECTION.sub(" ", name)
     if not name:
         return '""'
     plain = _PLAIN_PHRASE_UTF8 if utf8 else _PLAIN_PHRASE_ASCII
@@ -245,7 +251,7 @@ def format_unstructured(text: str, *, utf8: bool = False, after: int = 0) -> str
         need[-1] = True
         if count > 1:
             need[-2] = True
-    if not any(need) and longest_run(text) <= MAX_RUN:
+    if not any(need) and longest_run(text, utf8=utf8) <= MAX_RUN:
         return text
     _check_encodable(text)
     out: list[str] = []
@@ -269,7 +275,7 @@ def format_unstructured(text: str, *, utf8: bool = False, after: int = 0) -> str
             out.append(parts[2 * end + 1])
         k = end + 1
     result = "".join(out)
-    if longest_run(result) > MAX_RUN:
+    if longest_run(result, utf8=utf8) > MAX_RUN:
         # Raw words joined by tabs only (not a folding point) can still make
         # a long run: encoding everything always folds.
         result = " ".join(encode_words(text, first_line_budget=77 - after if after else None))

@@ -280,7 +280,15 @@ def _is_rtl(label: str) -> bool:
 def _map(label: str) -> str:
     # Per code point: str.lower() on a whole string gives a word-final
     # sigma, a context mapping IDNA does not make.
-    return unicodedata.normalize("NFC", "".join(c.lower() for c in label))
+    out: list[str] = []
+    for c in label:
+        low = c.lower()
+        if not c.isascii() and any(x.isascii() for x in low):
+            # KELVIN SIGN -> "k", U+0130 -> "i" + dot: the label would be
+            # written as (partly) another, ASCII, name.
+            raise IDNAError(f"U+{ord(c):04X} would be written as {low!r}: refused")
+        out.append(low)
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def _a_label(label: str) -> str:

@@ -34,9 +34,10 @@ Reading, in one linear pass (defects for every irregularity):
   compatible mailers send) takes the RFC 2231 value, without a defect;
   except ``boundary`` and ``charset``, ASCII tokens where the two forms have
   no reason to differ: if they do, the plain value wins with
-  DUPLICATE_PARAMETER (a reader without RFC 2231, CPython's, would split
-  the body at the plain boundary: taking the other one would let a message
-  show one scanner other parts than it shows us).
+  DUPLICATE_PARAMETER: a reader without RFC 2231 (CPython's compat32, many
+  scanners) splits the body at the plain boundary. Readers disagree here
+  (CPython's ``policy.default`` takes whichever comes first), so the defect
+  is the signal that the message can be read two ways.
 * RFC 2231 sections are put in order; a missing section is a gap
   (INVALID_PARAMETER_CONTINUATION) and the rest is joined anyway. The octets
   of *consecutive encoded* sections are joined before charset decoding, so a
@@ -353,7 +354,7 @@ def parse_params(text: str, pos: int, defects: list[Defect]) -> ParameterMap:
             value, lang = _assemble(name, sections, defects)
             if name in _PLAIN_WINS and name in plain and plain[name] != value:
                 # Two boundaries would split the body two ways; readers
-                # that know no RFC 2231 (CPython's) take the plain one.
+                # that know no RFC 2231 (CPython's compat32) take the plain one.
                 defects.append(Defect(
                     kind=DefectKind.DUPLICATE_PARAMETER, offset=sections[0][3],
                     detail=f"{name} and {name}* disagree; {name} is used"))
@@ -532,7 +533,8 @@ def format_params(params: Mapping[str, str], *, utf8: bool = False) -> str:
     (``name*=utf-8''...``, with ``name*0*``/``name*1*`` continuations for long
     values). One exception: a ``name`` parameter that is not plain ASCII is
     written as RFC 2047 encoded words in a quoted string, the form Outlook
-    reads. A ``filename`` holding something that looks like an encoded word
+    reads (with ``utf8``, as raw UTF-8 unless it looks like an encoded
+    word). A ``filename`` holding something that looks like an encoded word
     is written in RFC 2231 form, so that it reads back as written.
 
     Raises:

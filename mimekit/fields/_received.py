@@ -144,7 +144,10 @@ class Received:
         if self.id is not None:
             parts += ["id", _id_token(self.id)]
         if self.for_ is not None:
-            parts += ["for", "<" + _token(self.for_) + ">"]
+            # Inside <>: "=" and "," are fine (SRS and VERP addresses hold them).
+            if _ANGLE_TOKEN.fullmatch(self.for_) is None:
+                raise ValueError(f"not a single Received token: {self.for_!r}")
+            parts += ["for", "<" + self.for_ + ">"]
         return " ".join(parts) + "; " + format_date(self.date)
 
 

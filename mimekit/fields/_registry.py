@@ -464,6 +464,6 @@ def format_field(name: str, value: object, *, utf8: bool = False) -> str:
     out = _format(kind, name, value, utf8)
     if "\r" in out or "\n" in out or "\x00" in out:
         raise HeaderInjectionError(f"{name} value would contain CR, LF or NUL")
-    if longest_run(out) > 900:
+    if longest_run(out, utf8=utf8) > 900:
         raise ValueError(f"{name} value has a token too long to fold")
     return out

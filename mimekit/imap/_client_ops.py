@@ -261,12 +261,15 @@ class ClientSession(SessionBase):
                        and e.name == "ESEARCH"), None)
         items: dict[str, Value] = {}
         if answer is not None:
-            rest = [v for v in answer.values if not isinstance(v, tuple)]  # (TAG "...")
+            rest = list(answer.values)
+            if rest and isinstance(rest[0], tuple):
+                rest = rest[1:]  # the (TAG "...") correlator
             if rest and isinstance(rest[0], Atom) and rest[0].upper() == "UID":
                 rest = rest[1:]
+            # Name/value pairs; a value may be a list (RFC 5267 PARTIAL).
             for name, value in zip(rest[::2], rest[1::2], strict=False):
                 if isinstance(name, Atom):
-                    items[name.upper()] = value
+                    items.setdefault(name.upper(), value)
         low, high, count = items.get("MIN"), items.get("MAX"), items.get("COUNT")
         if not isinstance(count, int):
             raise RemoteProtocolError("ESEARCH answer without COUNT")

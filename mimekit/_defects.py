@@ -89,6 +89,9 @@ class DefectKind(enum.Enum):
     BASE64_PADDING = "base64-padding"
     #: Base64 data continues after ``=`` padding.
     BASE64_DATA_AFTER_PADDING = "base64-data-after-padding"
+    #: Text that is not base64 follows the padded end of the data (a footer
+    #: appended to the body); it is ignored.
+    BASE64_TRAILING_TEXT = "base64-trailing-text"
     #: A base64 line is longer than 76 characters (RFC 2045 section 6.8).
     BASE64_LINE_TOO_LONG = "base64-line-too-long"
     #: A quoted-printable ``=`` is not followed by two hex digits or a line

@@ -23,6 +23,7 @@ from mimekit.codecs import Base64Decoder, decode_base64, encode_base64
 
 ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 WHITESPACE = b" \t\r\n\x0b\x0c"
+LOOK_CAP = 1024
 K = DefectKind
 
 
@@ -33,8 +34,24 @@ def reference(data: bytes, offset: int = 0) -> tuple[bytes, list[tuple[DefectKin
     quantum = bytearray()
     state, needed, excess_reported, in_bad_run = "data", 0, False, False
     stray_reported = False
+    # After padding, the next non-blank line (its first LOOK_CAP bytes) is
+    # judged: clean base64 goes on, anything else ends the data.
+    looking = False
+    judged_end = -1  # end of the line being processed after a clean verdict
     for index, byte in enumerate(data):
         at = offset + index
+        if index == judged_end and state == "after":
+            looking = True  # that line held padding only: judge the next one
+        if looking:
+            if byte in WHITESPACE:
+                continue
+            newline = data.find(b"\n", index)
+            end = min(len(data) if newline == -1 else newline, index + LOOK_CAP)
+            if data[index:end].rstrip(WHITESPACE).translate(None, ALPHABET + b"="):
+                found.append((K.BASE64_TRAILING_TEXT, at))
+                state = "trailer"
+                break
+            looking, judged_end = False, end
         if byte in ALPHABET:
             in_bad_run = stray_reported = False
             if state != "data":
@@ -58,14 +75,17 @@ def reference(data: bytes, offset: int = 0) -> tuple[bytes, list[tuple[DefectKin
                     out += binascii.a2b_base64(bytes(quantum) + b"=" * (4 - len(quantum)))
                     needed = 3 - len(quantum)
                     state = "pad" if needed else "after"
+                    looking = not needed
                 else:
                     found.append((K.BASE64_PADDING, at))
                     state, excess_reported = "after", True
+                    looking = True
                 quantum.clear()
             elif state == "pad":
                 needed -= 1
                 if not needed:
                     state = "after"
+                    looking = True
             elif not excess_reported:
                 found.append((K.BASE64_PADDING, at))
                 excess_reported = True
@@ -224,6 +244,44 @@ DIFFERENCES = [
     (b"YWJjZ", b"abc", b"YWJjZ", "dangling char dropped; CPython returns the input (bpo-27397)"),
     (b"YQ=Yg==", b"ab", b"a\x06 ", "'=' after zero unused bits is padding; CPython skips it"),
 ]
+
+
+FOOTER = (b"SGVsbG8gd29ybGQ=\r\n\r\n____\r\nThis list is archived at https://x.example/?a=b\r\n")
+
+
+@pytest.mark.parametrize("encoded", [
+    FOOTER,
+    b"SGVsbG8gd29ybGQ=\r\n-- \r\nsig\r\n",
+    b"SGVsbG8gd29ybGQ=\r\nSent from my phone\r\n",
+    b"SGVsbG8gd29ybGQ=\r\n==\r\nfooter: text",
+])
+def test_text_after_the_padded_data_is_ignored(encoded: bytes) -> None:
+    # A footer or disclaimer appended to a base64 body: CPython stops at the
+    # padding, and so do we, rather than decoding the footer into junk.
+    decoded, defects = decode_base64(encoded)
+    assert decoded == b"Hello world" == compat32(encoded)
+    assert K.BASE64_TRAILING_TEXT in [d.kind for d in defects]
+    every = decode_chunked(encoded, list(range(len(encoded))))
+    assert every == (decoded, defects)
+
+
+def test_glued_blobs_go_on_but_a_footer_after_them_stops() -> None:
+    encoded = b"SGVsbG8=\r\nV29y\r\nbGQ=\r\n\r\n-- \r\nsig\r\n"
+    decoded, defects = decode_base64(encoded)
+    assert decoded == b"HelloWorld"
+    assert [d.kind for d in defects] == [K.BASE64_DATA_AFTER_PADDING, K.BASE64_TRAILING_TEXT]
+
+
+def test_the_line_after_padding_is_judged_on_bounded_memory() -> None:
+    # A clean line longer than the look-ahead is data; the hold is bounded.
+    encoded = b"YQ==\r\n" + b"QUJD" * 2000 + b"\r\n"
+    assert decode_base64(encoded)[0] == b"a" + b"ABC" * 2000
+    decoder = Base64Decoder()
+    decoder.feed(b"YQ==\r\n")
+    for _ in range(2000):
+        decoder.feed(b"QUJD")
+        assert len(decoder._held) <= 1024
+    assert decoder.close() == b""
 
 
 @pytest.mark.parametrize(("encoded", "ours", "cpython", "why"), DIFFERENCES)

@@ -28,9 +28,15 @@ Decisions (and the differences from CPython ``email``, whose compat32
   ``BASE64_PADDING`` defect (CPython does the same).
 * A dangling single character (length 1 mod 4): dropped, ``BASE64_PADDING``.
   CPython returns the whole *undecoded* payload in this case (bpo-27397).
-* Data after ``=`` padding (concatenated base64 blobs): decoding continues with
-  a fresh quantum and a ``BASE64_DATA_AFTER_PADDING`` defect, so nothing is
-  lost. CPython's ``binascii.a2b_base64`` silently stops at the padding.
+* After ``=`` padding, the next line that is not blank decides. If it is
+  clean base64 (alphabet and ``=`` only: another blob glued on), decoding
+  continues with a fresh quantum and a ``BASE64_DATA_AFTER_PADDING`` defect,
+  so nothing is lost. Anything else (a mailing-list footer or a disclaimer
+  appended to the body, ``-- ``, a sentence) ends the data: the rest is
+  ignored with one ``BASE64_TRAILING_TEXT`` defect, instead of being decoded
+  into junk bytes. CPython's ``binascii.a2b_base64`` stops at the padding
+  either way. The line is judged on at most its first 1024 bytes, held
+  meanwhile, so memory stays bounded.
 * An ``=`` after 2 or 3 characters whose unused low bits are not zero cannot
   end a quantum written by an encoder (RFC 4648 section 3.5): it is noise
   inside the data and is skipped with a ``BASE64_PADDING`` defect, so
@@ -75,7 +81,14 @@ _SLICE: Final = 256 * 1024
 # Decoder states.
 _DATA: Final = 0  #: decoding quanta
 _PADDING: Final = 1  #: inside a final quantum's padding, more "=" expected
-_AFTER: Final = 2  #: after complete padding
+_AFTER: Final = 2  #: after complete padding (only inside a replayed line)
+_LOOK: Final = 3  #: after complete padding, the next line not judged yet
+_TRAILER: Final = 4  #: text after the data: ignored to the end
+
+#: How much of the line after padding is held to judge it (see the docstring).
+_LOOK_CAP: Final = 1024
+_CLEAN: Final = _ALPHABET + b"="
+_WS_RUN_RE: Final = re.compile(rb"[ \t\r\n\x0b\x0c]*")
 
 
 class Base64Decoder:
@@ -96,6 +109,8 @@ class Base64Decoder:
         "_bad_run",
         "_closed",
         "_excess_reported",
+        "_held",
+        "_held_at",
         "_lines",
         "_log",
         "_needed",
@@ -126,6 +141,8 @@ class Base64Decoder:
         self._excess_reported = False  # excess "=" already reported since data
         self._stray_reported = False  # stray "=" inside data reported since data
         self._bad_run = False  # inside a non-alphabet run already reported
+        self._held = b""  # the line after padding, while it is judged (_LOOK)
+        self._held_at = 0  # absolute offset of its first byte
         self._lines = LineLengthChecker(
             self._log, DefectKind.BASE64_LINE_TOO_LONG, _LINE_LIMIT, offset
         )
@@ -148,9 +165,19 @@ class Base64Decoder:
         self._pos += len(chunk)
         self._lines.feed(chunk, base)
         out: list[bytes] = []
+        self._process(chunk, base, out)
+        return b"".join(out)
+
+    def _process(self, chunk: bytes, base: int, out: list[bytes]) -> None:
+        """Decode ``chunk`` (its first byte at offset ``base``) into ``out``."""
         pos = 0
         size = len(chunk)
         while pos < size:
+            if self._state == _LOOK:
+                pos = self._look(chunk, pos, base, out)
+                continue
+            if self._state == _TRAILER:
+                return
             pad = chunk.find(b"=", pos)
             stop = size if pad == -1 else pad
             if stop > pos:
@@ -160,9 +187,42 @@ class Base64Decoder:
                 break
             run = _PAD_RUN_RE.match(chunk, pad)
             assert run is not None  # the pattern matches at least ""
-            self._padding(run.group(), base + pad, out)
-            pos = run.end()
-        return b"".join(out)
+            pos = pad + self._padding(run.group(), base + pad, out)
+
+    def _look(self, chunk: bytes, pos: int, base: int, out: list[bytes]) -> int:
+        """Hold the first non-blank line after padding and judge it (see the
+        module docstring); return where to go on in ``chunk``."""
+        size = len(chunk)
+        if not self._held:
+            skip = _WS_RUN_RE.match(chunk, pos)
+            assert skip is not None
+            pos = skip.end()
+            if pos == size:
+                return pos
+            self._held_at = base + pos
+        newline = chunk.find(b"\n", pos)
+        end = size if newline == -1 else newline
+        take = min(end, pos + _LOOK_CAP - len(self._held))
+        self._held += chunk[pos:take]
+        if take == size and len(self._held) < _LOOK_CAP:
+            return take  # the line goes on in the next chunk
+        self._judge(out)
+        return take if self._state != _TRAILER else size
+
+    def _judge(self, out: list[bytes]) -> None:
+        """Decide on the held line: more data, or the text after it."""
+        held, at = self._held, self._held_at
+        self._held = b""
+        if held.rstrip(_WHITESPACE).translate(None, _CLEAN):
+            self._state = _TRAILER
+            self._log.add(DefectKind.BASE64_TRAILING_TEXT, at,
+                          "text after the base64 data ignored")
+            return
+        self._state = _AFTER
+        self._process(held, at, out)
+        if self._state == _AFTER:
+            # The line held padding only ("=="): judge the next one too.
+            self._state = _LOOK
 
     def close(self) -> bytes:
         """Finish the stream; return the final bytes (a completed quantum).
@@ -175,12 +235,15 @@ class Base64Decoder:
         self._closed = True
         end = self._pos
         self._lines.close(end)
-        out = b""
+        parts: list[bytes] = []
+        while self._state == _LOOK and self._held:
+            self._judge(parts)  # a judged line may end holding the next one
+        out = b"".join(parts)
         if self._state == _DATA and self._quantum:
             if len(self._quantum) == 1:
                 self._log.add(DefectKind.BASE64_PADDING, end, "dangling base64 character dropped")
             else:
-                out = binascii.a2b_base64(self._quantum + b"=" * (4 - len(self._quantum)))
+                out += binascii.a2b_base64(self._quantum + b"=" * (4 - len(self._quantum)))
                 self._log.add(DefectKind.BASE64_PADDING, end, "missing base64 padding")
             self._quantum = b""
         elif self._state == _PADDING:
@@ -262,8 +325,10 @@ class Base64Decoder:
             pos = resume.start()
         self._bad_run = bad_run
 
-    def _padding(self, run: bytes, start: int, out: list[bytes]) -> None:
-        """Handle a run of ``=`` (possibly with whitespace) at ``start``."""
+    def _padding(self, run: bytes, start: int, out: list[bytes]) -> int:
+        """Handle a run of ``=`` (possibly with whitespace) at ``start``;
+        return how much of it was used (the rest, after the ``=`` that
+        completes the padding, belongs to the line judged next)."""
         count = run.count(b"=")
         used = 0
         if self._state == _DATA:
@@ -278,11 +343,11 @@ class Base64Decoder:
                         DefectKind.BASE64_PADDING, start, "'=' inside base64 data skipped"
                     )
                     self._stray_reported = True
-                return
+                return len(run)
             if pending >= 2:
                 out.append(binascii.a2b_base64(self._quantum + b"=" * (4 - pending)))
                 self._needed = 3 - pending
-                self._state = _PADDING if self._needed else _AFTER
+                self._state = _PADDING if self._needed else _LOOK
             else:
                 detail = (
                     "single base64 character before padding dropped"
@@ -290,7 +355,7 @@ class Base64Decoder:
                     else "base64 padding where no data is pending"
                 )
                 self._log.add(DefectKind.BASE64_PADDING, start, detail)
-                self._state = _AFTER
+                self._state = _LOOK
                 self._excess_reported = True
             self._quantum = b""
         if self._state == _PADDING:
@@ -298,13 +363,22 @@ class Base64Decoder:
             self._needed -= take
             used += take
             if not self._needed:
-                self._state = _AFTER
+                self._state = _LOOK
+        if self._state == _LOOK:
+            return _after_nth_equals(run, used)
         if used < count and not self._excess_reported:
-            index = -1
-            for _ in range(used + 1):
-                index = run.find(b"=", index + 1)
+            index = _after_nth_equals(run, used + 1) - 1
             self._log.add(DefectKind.BASE64_PADDING, start + index, "excess base64 padding")
             self._excess_reported = True
+        return len(run)
+
+
+def _after_nth_equals(run: bytes, n: int) -> int:
+    """The index just after the ``n``-th ``=`` of ``run`` (0 for none)."""
+    index = -1
+    for _ in range(n):
+        index = run.find(b"=", index + 1)
+    return index + 1
 
 
 def _cut(region: bytes, keep: int) -> int:

@@ -26,7 +26,8 @@ from collections.abc import Awaitable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["READ", "START_TLS", "AsyncDriver", "DriverSpec", "Request", "SyncDriver", "T"]
+__all__ = ["READ", "START_TLS", "AsyncDriver", "DriverSpec", "Request", "SyncDriver", "T",
+           "explain_tls_mismatch"]
 
 
 class _Op:
@@ -79,6 +80,26 @@ class DriverSpec:
     answer: str
 
 
+def explain_tls_mismatch(exc: BaseException, host: str, port: int, tls_mode: str | None,
+                         timed_out: type[Exception]) -> None:
+    """Note the likely cause on an error met before the greeting (Python
+    shows notes under the message; the exception stays what it was).
+
+    The commonest mistake is a TLS setting that does not fit the port: plain
+    text to 465/993/995 waits for a greeting that never comes, TLS to
+    25/587/110/143 reads the plain greeting as a broken TLS record.
+    """
+    if isinstance(exc, timed_out) and tls_mode != "implicit":
+        exc.add_note(f"no greeting from {host}:{port}: if the server expects TLS from the "
+                     "first byte there (as on ports 465, 993 and 995), connect with "
+                     "tls='implicit'")
+    elif isinstance(exc, ssl.SSLError) and tls_mode == "implicit" \
+            and "WRONG_VERSION_NUMBER" in str(exc):
+        exc.add_note(f"{host}:{port} did not answer in TLS: if the server starts in plain "
+                     "text there (as on ports 25, 587, 110 and 143), connect with "
+                     "tls='starttls' (or tls=None)")
+
+
 class _DriverBase:
     """The attributes of a client's ``ClientBase`` the drivers use."""
 
@@ -110,6 +131,9 @@ class _DriverBase:
     def _closed(self) -> Exception:
         return self.spec.disconnected("the connection is closed")
 
+    def _explain_tls_mismatch(self, exc: BaseException) -> None:
+        explain_tls_mismatch(exc, self.host, self.port, self.tls_mode, self.spec.timed_out)
+
     def _next_event(self, session: _Session) -> object:
         """The connection's next event, or :attr:`DriverSpec.need_data`;
         raises when the server closed the connection."""
@@ -140,10 +164,19 @@ class SyncDriver(_DriverBase, Generic[E]):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.tls_mode == "implicit":
                 sock = self._context().wrap_socket(sock, server_hostname=self.host)
-        except BaseException:
+        except BaseException as exc:
             sock.close()
+            self._explain_tls_mismatch(exc)
             raise
         return sock
+
+    def _greet(self, step: Generator[Request, E | None, T]) -> T:
+        """Run the greeting step, explaining a TLS mismatch if it fails."""
+        try:
+            return self._run(step)
+        except BaseException as exc:
+            self._explain_tls_mismatch(exc)
+            raise
 
     def close(self) -> None:
         """Close the socket without QUIT (idempotent)."""
@@ -238,10 +271,19 @@ class AsyncDriver(_DriverBase, Generic[E]):
             return await self._timed(asyncio.open_connection(
                 self.host, self.port, ssl=self._context() if implicit else None,
                 server_hostname=self.host if implicit else None), "connecting to")
-        except (self.spec.timed_out, ssl.SSLError):
+        except (self.spec.timed_out, ssl.SSLError) as exc:
+            self._explain_tls_mismatch(exc)
             raise  # both are OSErrors too, but say more as they are
         except OSError as exc:
             raise self._cannot_connect(exc) from exc
+
+    async def _greet(self, step: Generator[Request, E | None, T]) -> T:
+        """Run the greeting step, explaining a TLS mismatch if it fails."""
+        try:
+            return await self._run(step)
+        except BaseException as exc:
+            self._explain_tls_mismatch(exc)
+            raise
 
     async def close(self) -> None:
         """Close the connection without QUIT (idempotent)."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from .._client_driver import explain_tls_mismatch
 from ..tree import Message, parse
 from ._client_base import ClientBase, set_keepalive
 from ._client_logic import READ, START_TLS, Deliver, Request, Step, T, Wait, is_loopback
@@ -85,20 +86,25 @@ class AsyncIMAPClient(ClientBase):
             reader, writer = await self._timed(asyncio.open_connection(
                 self.host, self.port, ssl=self._context() if implicit else None,
                 server_hostname=self.host if implicit else None, limit=_RECV), "connecting to")
-        except (IMAPTimeoutError, ssl.SSLError):
+        except (IMAPTimeoutError, ssl.SSLError) as exc:
+            explain_tls_mismatch(exc, self.host, self.port, self.tls_mode, IMAPTimeoutError)
             raise
         except OSError as exc:
             raise IMAPDisconnected(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         self._reader, self._writer = reader, writer
+        greeted = False
         try:
             set_keepalive(writer.get_extra_info("socket"))
             peer = writer.get_extra_info("peername")
             self._session = self._new_session(is_loopback(peer[0] if peer else None))
             greeting = await self._run(self._live().greet())
+            greeted = True
             if self.tls_mode == "starttls":
                 await self._run(self._live().starttls())
-        except BaseException:
+        except BaseException as exc:
             await self.close()
+            if not greeted:
+                explain_tls_mismatch(exc, self.host, self.port, self.tls_mode, IMAPTimeoutError)
             raise
         return greeting
 

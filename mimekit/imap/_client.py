@@ -15,6 +15,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from .._client_driver import explain_tls_mismatch
 from ..tree import Message, parse
 from ._client_base import ClientBase, set_keepalive
 from ._client_logic import READ, START_TLS, Deliver, Request, Step, T, Wait, is_loopback
@@ -105,6 +106,7 @@ class IMAPClient(ClientBase):
             raise IMAPTimeoutError(f"connecting to {self.host}:{self.port} timed out") from exc
         except OSError as exc:
             raise IMAPDisconnected(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        greeted = False
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             set_keepalive(sock)
@@ -113,11 +115,14 @@ class IMAPClient(ClientBase):
             self._session = self._new_session(is_loopback(sock.getpeername()[0]))
             self._sock = sock
             greeting = self._run(self._live().greet())
+            greeted = True
             if self.tls_mode == "starttls":
                 self._run(self._live().starttls())
-        except BaseException:
+        except BaseException as exc:
             sock.close()
             self.close()
+            if not greeted:
+                explain_tls_mismatch(exc, self.host, self.port, self.tls_mode, IMAPTimeoutError)
             raise
         return greeting
 

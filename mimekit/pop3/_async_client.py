@@ -50,7 +50,7 @@ class AsyncPOP3Client(ClientBase, AsyncDriver[Event]):
         try:
             peer = writer.get_extra_info("peername")
             self._session = self._new_session(peer[0] if peer else None)
-            greeting = await self._run(self._live().greet())
+            greeting = await self._greet(self._live().greet())
             if self.tls_mode == "starttls":
                 await self._run(self._live().starttls())
         except BaseException:

@@ -84,7 +84,7 @@ class POP3Client(ClientBase, SyncDriver[Event]):
         try:
             self._session = self._new_session(sock.getpeername()[0])
             self._sock = sock
-            greeting = self._run(self._live().greet())
+            greeting = self._greet(self._live().greet())
             if self.tls_mode == "starttls":
                 self._run(self._live().starttls())
         except BaseException:

@@ -55,7 +55,7 @@ class AsyncSMTPClient(ClientBase, AsyncDriver[Reply]):
             peer = writer.get_extra_info("peername")
             self._session = self._new_session(fqdn, local[0] if local else None,
                                               peer[0] if peer else None)
-            reply = await self._run(self._live().greet())
+            reply = await self._greet(self._live().greet())
             if self.tls_mode == "starttls":
                 reply = await self._run(self._live().starttls())
         except BaseException:

@@ -85,7 +85,7 @@ class SMTPClient(ClientBase, SyncDriver[Reply]):
             self._session = self._new_session(fqdn, sock.getsockname()[0],
                                               sock.getpeername()[0])
             self._sock = sock
-            reply = self._run(self._live().greet())
+            reply = self._greet(self._live().greet())
             if self.tls_mode == "starttls":
                 reply = self._run(self._live().starttls())
         except BaseException:

@@ -8,9 +8,12 @@ tuples). The clients (:class:`IMAPClient`, :class:`AsyncIMAPClient`) only
 move bytes around the shared logic.
 """
 
-from ._async_client import AsyncIMAPClient
-from ._client import IMAPClient
-from ._client_ops import IDLE_RENEW
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._async_client import AsyncIMAPClient
+    from ._client import IMAPClient
+    from ._client_ops import IDLE_RENEW
 from ._command_events import AuthenticateData, IdleDone, InvalidCommand, LiteralAnnounced
 from ._command_parse import CommandSyntaxError, parse_command
 from ._commands import (
@@ -241,3 +244,20 @@ __all__ = [
     "Unsubscribe",
     "parse_command",
 ]
+
+
+# The clients load on first use: a server (``mimekit serve``) never needs
+# them, and they are a third of this package's import time.
+_LAZY = {"AsyncIMAPClient": "._async_client", "IMAPClient": "._client",
+         "IDLE_RENEW": "._client_ops"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value

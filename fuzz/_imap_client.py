@@ -44,6 +44,7 @@ from mimekit.imap import (
     Rename,
     Search,
     Select,
+    Sort,
     StartTLS,
     Status,
     StatusResponse,
@@ -98,6 +99,8 @@ def _client_command(rng: random.Random, planned: State) -> Command | None:
         Kind.EXPUNGE: lambda: Expunge(uids=rng.choice((None, "1:3"))),
         Kind.SEARCH: lambda: Search(criteria=rng.choice(((Atom("ALL"),), (Atom("UNSEEN"),),
                                                           (Atom("SUBJECT"), "x y")))),
+        Kind.SORT: lambda: Sort(order=rng.choice((("DATE",), ("REVERSE", "SUBJECT", "SIZE"))),
+                                uid=uid),
         Kind.FETCH: lambda: Fetch(sequence_set=seq, uid=uid, items=rng.choice((
             ("FLAGS",), ("ENVELOPE", "BODYSTRUCTURE"), ("BODY.PEEK[HEADER.FIELDS (SUBJECT)]",),
             ("BODY[]<0.100>", "RFC822.SIZE")))),

@@ -333,6 +333,10 @@ def _imap_line(rng: random.Random, tag: bytes) -> bytes:
                            b"NOT (SUBJECT {3}\r\nabc)", b"CHARSET UTF-8 BODY x", b"CHARSET X y",
                            b"HEADER X-A b", b"UID 1:*", b"LARGER x", b"(((((ALL)))))",
                            b"OR OR OR a", b"1:3 SEEN"))
+        if rng.random() < 0.3:
+            order = rng.choice((b"(DATE)", b"(REVERSE SUBJECT SIZE)", b"(DISPLAYFROM ARRIVAL)",
+                                b"(REVERSE)", b"()", b"(FOO)", b"DATE"))
+            return tag + rng.choice((b" SORT ", b" UID SORT ")) + order + b" UTF-8 " + crit
         return tag + rng.choice((b" SEARCH ", b" UID SEARCH ")) + crit
     if r < 12:
         msg = rng.choice(corpus_messages()[:50])[:rng.choice((10, 200, 3000))]

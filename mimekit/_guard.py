@@ -36,8 +36,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
-__all__ = ["ClientGuard", "Evictable", "check_password", "is_loopback", "make_room",
-           "oldest_idle"]
+__all__ = ["LINGER", "ClientGuard", "Evictable", "check_password", "is_loopback", "linger",
+           "make_room", "oldest_idle"]
 
 log = logging.getLogger("mimekit.auth")
 
@@ -97,6 +97,34 @@ def make_room(sessions: Iterable[Evictable]) -> bool:
         return False
     victim.evict()
     return True
+
+
+#: How long a closing connection goes on reading, and discarding, what the
+#: client still sends (see :func:`linger`).
+LINGER = 1.0
+
+
+async def linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 seconds: float = LINGER) -> None:
+    """Half-close the connection, then read and discard until the client
+    closes too or ``seconds`` pass.
+
+    A socket closed with unread input answers with a reset, and a reset
+    makes the client's system drop what it had not read yet: our last
+    reply ("421 session time limit", "* BYE Autologout") would vanish
+    exactly when it explains the end. Sending FIN first and reading on for a
+    moment (the "lingering close" of web servers) gives the client time to
+    read it. Plain TCP only: a TLS connection ends with close_notify.
+    """
+    if writer.transport.is_closing() or not writer.can_write_eof():
+        return
+    try:
+        writer.write_eof()
+        async with asyncio.timeout(seconds):
+            while await reader.read(65536):
+                pass
+    except Exception:  # a timeout or a reset: the connection goes anyway
+        pass
 
 
 def is_loopback(host: str | None) -> bool:

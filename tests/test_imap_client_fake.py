@@ -183,6 +183,10 @@ def test_messages(kind: str) -> None:
             assert c.search_summary("DELETED") == SearchSummary(count=0)
             search = [e for e in srv.commands if isinstance(e, Search)][-1]
             assert search.return_options is None
+            with pytest.raises(ValueError):
+                c.sort("SIZE REVERSE")  # nothing sent
+            with pytest.raises(IMAPNotSupportedError):
+                c.sort("DATE")  # the fake offers no SORT
             got = c.fetch([1, 2], ["FLAGS", "ENVELOPE", "BODYSTRUCTURE", "BODY.PEEK[]",
                                    "INTERNALDATE", "RFC822.SIZE"])
             assert got[1]["BODY.PEEK[]"] == MSG and got[1].flags == ("\\Flagged",)

@@ -264,6 +264,11 @@ def test_search_store_copy_move_expunge(kind: str, dovecot: dict[str, str]) -> N
         assert c.search_summary("UNSEEN", uids=True) == SearchSummary(
             count=2, min=u1, max=u3, uids=(u1, u3))
         assert c.search_summary(("HEADER", "X-None", "zzz")) == SearchSummary(count=0)
+        # Dovecot's SORT: u2 and u3 arrived at the same time, a tie kept in
+        # mailbox order even under REVERSE (as our server does).
+        assert c.sort("REVERSE ARRIVAL") == [u2, u3, u1]
+        assert c.sort(["SIZE"], "UNSEEN") == sorted(
+            [u1, u3], key=lambda u: len(MESSAGES[[u1, u2, u3].index(u)]))
         assert c.search(uid=[u2, u3], seen=False) == [u3]
         assert c.search(larger=max(len(MESSAGES[0]), len(MESSAGES[1])) + 2) == [u3]
         flags = c.store([u1, u2], add_flags=["\\Answered", "$Done"])

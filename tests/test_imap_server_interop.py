@@ -311,6 +311,9 @@ def test_our_client_every_method(srv: Running) -> None:
         assert c.search_summary("UNSEEN", uids=True) == SearchSummary(
             count=2, min=2, max=3, uids=(2, 3))
         assert c.search_summary(keyword="$None") == SearchSummary(count=0)
+        # SORT (RFC 5256): base subjects "hello", "Grüße", and the big one.
+        assert c.sort("REVERSE ARRIVAL") == [3, 2, 1]
+        assert c.sort(["REVERSE", "SIZE"], "UNSEEN") == [3, 2]
         copied = c.copy([1], "Archive")
         assert copied is not None and copied.dest_uids == (1,)
         moved = c.move([2], "Entwürfe")

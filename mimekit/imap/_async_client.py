@@ -347,6 +347,11 @@ class AsyncIMAPClient(ClientBase):
         return await self._run(self._live().search_summary(criteria, charset, uids=uids,
                                                            **keys))
 
+    async def sort(self, order: str | Iterable[str], criteria: object = None,
+                   charset: str = "UTF-8", **keys: object) -> list[int]:
+        """UID SORT (RFC 5256); see :meth:`IMAPClient.sort`."""
+        return await self._run(self._live().sort(order, criteria, charset, **keys))
+
     async def fetch(self, uids: int | str | Iterable[int], items: str | Iterable[str]
                     ) -> dict[int, FetchResult]:
         """UID FETCH; see :meth:`IMAPClient.fetch`."""

@@ -421,6 +421,27 @@ class IMAPClient(ClientBase):
         """
         return self._run(self._live().search_summary(criteria, charset, uids=uids, **keys))
 
+    def sort(self, order: str | Iterable[str], criteria: object = None,
+             charset: str = "UTF-8", **keys: object) -> list[int]:
+        """UID SORT (RFC 5256): the UIDs of the matching messages, sorted
+        by the server.
+
+        Args:
+            order: Sort keys, most significant first: ``"REVERSE DATE"``
+                or ``["SUBJECT", "REVERSE", "ARRIVAL"]``; the keys are
+                ``ARRIVAL``, ``CC``, ``DATE``, ``FROM``, ``SIZE``,
+                ``SUBJECT``, ``TO`` and (RFC 5957) ``DISPLAYFROM``,
+                ``DISPLAYTO``; ``REVERSE`` turns the key after it around.
+            criteria, keys: Which messages, as for :meth:`search` (all by
+                default).
+            charset: The charset of the criteria (RFC 5256 requires one).
+
+        Raises:
+            ValueError: ``order`` holds something that is not a sort key.
+            IMAPNotSupportedError: the server does not offer SORT.
+        """
+        return self._run(self._live().sort(order, criteria, charset, **keys))
+
     def fetch(self, uids: int | str | Iterable[int], items: str | Iterable[str]
               ) -> dict[int, FetchResult]:
         """UID FETCH: ``{uid: FetchResult}`` with typed items.

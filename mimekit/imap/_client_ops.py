@@ -16,6 +16,7 @@ from typing import Any
 from ..tree import Message
 from ._client_logic import READ, Deliver, SessionBase, Step, Wait
 from ._command_events import IdleDone
+from ._command_parse import SORT_KEYS
 from ._commands import (
     Append,
     Close,
@@ -32,13 +33,20 @@ from ._commands import (
     Rename,
     Search,
     Select,
+    Sort,
     Status,
     Store,
     Subscribe,
     Unselect,
     Unsubscribe,
 )
-from ._errors import IMAPCommandError, IMAPDisconnected, IMAPNoSuchMessage, RemoteProtocolError
+from ._errors import (
+    IMAPCommandError,
+    IMAPDisconnected,
+    IMAPNoSuchMessage,
+    IMAPNotSupportedError,
+    RemoteProtocolError,
+)
 from ._responses import (
     ContinuationRequest,
     ExistsResponse,
@@ -279,6 +287,24 @@ class ClientSession(SessionBase):
             found_uids = tuple(sorted(uid_list(text))) if text else ()
         return SearchSummary(count=count, min=low if isinstance(low, int) else None,
                              max=high if isinstance(high, int) else None, uids=found_uids)
+
+    def sort(self, order: str | Iterable[str], criteria: object = None,
+             charset: str = "UTF-8", **keys: object) -> Step[list[int]]:
+        """UID SORT (RFC 5256); see :meth:`IMAPClient.sort`."""
+        words = tuple(order.split() if isinstance(order, str) else order)
+        words = tuple(w.upper() for w in words)
+        if not words or words[-1] == "REVERSE" or any(
+                w not in SORT_KEYS and w != "REVERSE" for w in words):
+            raise ValueError(f"not SORT criteria: {order!r} (keys: {sorted(SORT_KEYS)}, "
+                             "each may follow REVERSE)")
+        if "SORT" not in self.capabilities:
+            raise IMAPNotSupportedError("the server does not offer SORT (RFC 5256)")
+        key = build_search(criteria, **keys)
+        _, got = yield from self.command(
+            Sort(order=words, charset=charset, criteria=tuple(key.to_values()), uid=True),
+            keep=(UntaggedResponse,))
+        return [v for e in got if isinstance(e, UntaggedResponse) and e.name == "SORT"
+                for v in e.values if isinstance(v, int)]
 
     def fetch(self, uids: int | str | Iterable[int], items: str | Iterable[str]
               ) -> Step[dict[int, FetchResult]]:

@@ -53,6 +53,7 @@ from ._commands import (
     Rename,
     Search,
     Select,
+    Sort,
     StartTLS,
     Status,
     Store,
@@ -278,6 +279,28 @@ def _search(tag: str, args: list[Value], uid: bool) -> Command:
                   return_options=returns)
 
 
+#: RFC 5256 section 3, with RFC 5957's DISPLAYFROM and DISPLAYTO.
+SORT_KEYS = frozenset({"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO",
+                       "DISPLAYFROM", "DISPLAYTO"})
+
+
+def _sort(tag: str, args: list[Value], uid: bool) -> Command:
+    name = "UID SORT" if uid else "SORT"
+    if len(args) < 3:
+        raise _fail(name, "expected (criteria) charset search-criteria")
+    if not isinstance(args[0], tuple) or not args[0]:
+        raise _fail(name, "the sort criteria must be a non-empty list")
+    order = tuple(o.upper() for o in _atoms(name, args[0], "sort criterion"))
+    for k, key in enumerate(order):
+        if key == "REVERSE":
+            if k + 1 == len(order) or order[k + 1] == "REVERSE":
+                raise _fail(name, "REVERSE must come before a sort key")
+        elif key not in SORT_KEYS:
+            raise _fail(name, f"unknown sort key {key}")
+    charset = _astring(name, args[1], "charset")
+    return Sort(tag=tag, order=order, charset=charset, criteria=tuple(args[2:]), uid=uid)
+
+
 def _fetch(tag: str, args: list[Value], uid: bool) -> Command:
     name = "UID FETCH" if uid else "FETCH"
     _count(name, args, 2, 3)
@@ -343,7 +366,7 @@ _PARSERS: dict[str, Callable[[str, list[Value]], Command]] = {
     "ID": _id, "ENABLE": _enable,
 }
 _UID_PARSERS: dict[str, Callable[[str, list[Value], bool], Command]] = {
-    "EXPUNGE": _expunge, "SEARCH": _search, "FETCH": _fetch, "STORE": _store,
+    "EXPUNGE": _expunge, "SEARCH": _search, "SORT": _sort, "FETCH": _fetch, "STORE": _store,
     "COPY": _copy_or_move(Copy), "MOVE": _copy_or_move(Move),
 }
 

@@ -61,6 +61,7 @@ __all__ = [
     "Rename",
     "Search",
     "Select",
+    "Sort",
     "StartTLS",
     "Status",
     "Store",
@@ -452,6 +453,28 @@ class Search(Command):
         if self.charset is not None:
             out += [Atom("CHARSET"), Atom(self.charset)]
         return out + list(self.criteria)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sort(Command):
+    """``[UID] SORT (criteria) charset search-criteria...`` (RFC 5256).
+
+    Attributes:
+        order: The sort criteria, upper-cased (``("REVERSE", "DATE",
+            "SUBJECT")``); ``REVERSE`` applies to the key after it.
+        charset: The charset of the search criteria (required by RFC 5256).
+        criteria: The search keys as values, as for :class:`Search`.
+        uid: UID SORT: the results are UIDs.
+    """
+
+    KIND: ClassVar[Kind] = Kind.SORT
+    order: tuple[str, ...] = ("ARRIVAL",)
+    charset: str = "UTF-8"
+    criteria: tuple[object, ...] = (Atom("ALL"),)
+    uid: bool = False
+
+    def arguments(self) -> list[object]:
+        return [tuple(Atom(o) for o in self.order), Atom(self.charset), *self.criteria]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -40,7 +40,7 @@ import ssl
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .._guard import ClientGuard, make_room
+from .._guard import ClientGuard, linger, make_room
 from ._mailbox_folder import Folder
 from ._responses import ResponseCode, StatusResponse
 from ._server_base import log
@@ -248,7 +248,11 @@ class IMAPServer:
             self._active -= 1
             self.guard.disconnect(peer)
             self._tasks.discard(task)
-            writer.close()
+            try:
+                if not self.closing:
+                    await linger(reader, writer)
+            finally:
+                writer.close()
             try:
                 # A TLS close waits for the client's close_notify; a client
                 # that does not answer is cut rather than waited for.

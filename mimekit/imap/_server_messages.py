@@ -1,7 +1,7 @@
 """The commands on the selected mailbox (RFC 3501 section 6.4): CHECK, CLOSE,
 UNSELECT (RFC 3691), EXPUNGE and UID EXPUNGE (RFC 4315), SEARCH (with RFC
-4731 ESEARCH's ``RETURN (MIN MAX COUNT ALL)``), FETCH, STORE, COPY and MOVE
-(RFC 6851), and their UID forms.
+4731 ESEARCH's ``RETURN (MIN MAX COUNT ALL)``), SORT (RFC 5256, :mod:`._sort`),
+FETCH, STORE, COPY and MOVE (RFC 6851), and their UID forms.
 
 Sequence sets are read strictly (:mod:`._seqset`): ``0``, numbers past
 2^32 - 1 and message numbers past EXISTS are ``BAD``; a UID set may name
@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from typing import cast
 
-from ._commands import Check, Close, Copy, Expunge, Fetch, Move, Search, Store, Unselect
+from ._commands import Check, Close, Copy, Expunge, Fetch, Move, Search, Sort, Store, Unselect
 from ._mailbox_errors import MailboxError
 from ._mailbox_names import decode_wire_name
 from ._mailbox_view import Changes
@@ -30,6 +30,7 @@ from ._search import SearchSyntaxError, parse_search
 from ._seqset import SequenceSet, SequenceSetError, format_numbers
 from ._server_base import SessionBase
 from ._server_fetch import FetchItemError, fetch_batch, parse_items
+from ._sort import sort
 from ._values import Atom, Value
 
 __all__ = ["MessageCommands"]
@@ -115,6 +116,16 @@ class MessageCommands(SessionBase):
             self.say(SearchResponse(numbers=tuple(found)))
         else:
             self.say(_esearch(command, wanted, sorted(found)))
+        return self.ok(command, f"{command.name} completed")
+
+    async def cmd_sort(self, command: Sort) -> StatusResponse:
+        view = self.selected()
+        try:
+            key = parse_search(cast("tuple[Value, ...]", command.criteria), command.charset)
+            found = await self.blocking(sort, view, key, command.order, uid=command.uid)
+        except (SearchSyntaxError, SequenceSetError) as exc:
+            return self.refusal(command, exc)
+        self.say(UntaggedResponse(name="SORT", values=tuple(found)))
         return self.ok(command, f"{command.name} completed")
 
     # -- FETCH (6.4.5) --------------------------------------------------------------------

@@ -71,6 +71,7 @@ from ._commands import (
     Rename,
     Search,
     Select,
+    Sort,
     StartTLS,
     Status,
     Store,
@@ -135,6 +136,7 @@ class ServerSession(MailboxCommands, MessageCommands):
         """What this session offers now (RFC 3501 section 6.1.1)."""
         caps = ["IMAP4rev1", "SASL-IR", "LITERAL+", "ID", "ENABLE", "IDLE", "NAMESPACE",
                 "UIDPLUS", "MOVE", "SPECIAL-USE", "UNSELECT", "CHILDREN", "ESEARCH",
+                "SORT", "SORT=DISPLAY",
                 f"APPENDLIMIT={self.config.max_literal}"]
         if self.session.authenticated is None:
             if self.config.ssl_context is not None and not self.session.tls:
@@ -307,7 +309,7 @@ class ServerSession(MailboxCommands, MessageCommands):
             log.exception("%s failed", command.name)
             response = self.no(command, "Internal error; try again later", "SERVERBUG")
         if isinstance(response, StatusResponse) and response.tag is not None:
-            fetch_like = isinstance(command, Fetch | Store | Search) and not command.uid
+            fetch_like = isinstance(command, Fetch | Store | Search | Sort) and not command.uid
             try:
                 await self.send_updates(allow_expunge=not fetch_like)
             except Closing:
@@ -500,6 +502,7 @@ _COMMANDS: dict[type[Command], _Handler] = {
     Append: ServerSession.cmd_append, Check: ServerSession.cmd_check,
     Close: ServerSession.cmd_close, Unselect: ServerSession.cmd_close,
     Expunge: ServerSession.cmd_expunge, Search: ServerSession.cmd_search,
+    Sort: ServerSession.cmd_sort,
     Fetch: ServerSession.cmd_fetch, Store: ServerSession.cmd_store,
     Copy: ServerSession.cmd_copy, Move: ServerSession.cmd_copy,
 }

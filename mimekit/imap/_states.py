@@ -78,6 +78,8 @@ class Kind(enum.Enum):
     UNSELECT = "UNSELECT"
     EXPUNGE = "EXPUNGE"
     SEARCH = "SEARCH"
+    #: RFC 5256.
+    SORT = "SORT"
     FETCH = "FETCH"
     STORE = "STORE"
     COPY = "COPY"
@@ -115,8 +117,8 @@ _ANY_STATE = (K.CAPABILITY, K.NOOP, K.ID)
 _MAILBOX_COMMANDS = (K.CREATE, K.DELETE, K.RENAME, K.SUBSCRIBE, K.UNSUBSCRIBE, K.LIST,
                      K.LSUB, K.STATUS, K.APPEND, K.NAMESPACE, K.IDLE)
 #: Valid only with a mailbox selected, never moving the state (RFC 3501 6.4,
-#: RFC 6851 MOVE).
-_MESSAGE_COMMANDS = (K.CHECK, K.EXPUNGE, K.SEARCH, K.FETCH, K.STORE, K.COPY, K.MOVE)
+#: RFC 6851 MOVE, RFC 5256 SORT).
+_MESSAGE_COMMANDS = (K.CHECK, K.EXPUNGE, K.SEARCH, K.SORT, K.FETCH, K.STORE, K.COPY, K.MOVE)
 
 
 def _build() -> dict[tuple[State, Kind, Outcome], State]:

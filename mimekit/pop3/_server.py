@@ -38,7 +38,7 @@ import logging
 import ssl
 from dataclasses import dataclass
 
-from .._guard import ClientGuard, make_room
+from .._guard import ClientGuard, linger, make_room
 from ._connection import ServerConnection
 from ._handler import Handler
 from ._server_session import ServerSession, _err
@@ -192,6 +192,10 @@ class POP3Server:
             self._active -= 1
             self.guard.disconnect(peer)
             self._sessions.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            try:
+                if not self.closing:
+                    await linger(reader, writer)
+            finally:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()

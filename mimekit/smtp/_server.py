@@ -38,7 +38,7 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._guard import ClientGuard, is_loopback, make_room
+from .._guard import ClientGuard, is_loopback, linger, make_room
 from ._connection import NEED_DATA, PAUSED, ServerConnection
 from ._events import (
     Auth,
@@ -235,9 +235,13 @@ class SMTPServer:
             self._active -= 1
             self.guard.disconnect(peer)
             self._sessions.discard(task)
-            writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            try:
+                if not self._closing:
+                    await linger(reader, writer)
+            finally:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
 
 
 async def _drain(writer: asyncio.StreamWriter, timeout: float) -> None:

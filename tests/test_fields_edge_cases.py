@@ -196,9 +196,8 @@ def test_printing_and_replying_to_a_hostile_name_never_injects(decoded: str) -> 
     out.headers.set("Cc", msg.from_)
     back = mimekit.parse(bytes(out))
     assert back.headers.get("Bcc") is None
-    # Not carried on, even encoded: a careless reader could decode it into a header.
-    assert back.cc.mailboxes[0].name == decoded.replace("\r", " ").replace(
-        "\n", " ").replace("\x00", " ")
+    # Written as an encoded word: no line break on the wire, the same value back.
+    assert back.cc.mailboxes[0].name == decoded
     assert back.cc.mailboxes[0].addr_spec == "evil@evil.test"
 
 

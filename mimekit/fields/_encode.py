@@ -165,17 +165,17 @@ def format_phrase(name: str, *, utf8: bool = False) -> str:
     else (non-ASCII without ``utf8``, control characters, an ``=?`` that a
     reader would decode, or a run too long to fold) RFC 2047 encoded words.
 
-    CR, LF and NUL become spaces. The constructors refuse them in names given
+    CR, LF and NUL are encoded too: inside an encoded word they cannot break
+    the line, and the value reads back exactly (the typed round trip the
+    fuzz ``edit`` target checks). The constructors refuse them in names given
     through the API (:class:`Mailbox`, :class:`Group`); a name *parsed* from
-    an encoded word may hold them, and printing or replying to such a message
-    must work without carrying them on (even encoded, a careless reader could
-    decode them into a header).
+    an encoded word may hold them (the parser flags it with an
+    INVALID_ADDRESS defect), and printing or replying to such a message must
+    work.
 
     Raises:
         ValueError: a lone surrogate in ``name``.
     """
-    if _INJECTION.search(name) is not None:
-        name = _INJECTION.sub(" ", name)
     if not name:
         return '""'
     plain = _PLAIN_PHRASE_UTF8 if utf8 else _PLAIN_PHRASE_ASCII

@@ -26,11 +26,14 @@ from collections.abc import Awaitable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-__all__ = ["READ", "START_TLS", "AsyncDriver", "DriverSpec", "Request", "SyncDriver", "T",
+__all__ = ["READ", "START_TLS", "AsyncDriver", "DriverSpec", "Op", "Request", "SyncDriver", "T",
            "explain_tls_mismatch"]
 
 
-class _Op:
+class Op:
+    """A request an operation yields besides bytes (the SMTP, POP3 and IMAP
+    clients share :data:`READ` and :data:`START_TLS`)."""
+
     __slots__ = ("_name",)
 
     def __init__(self, name: str) -> None:
@@ -41,11 +44,11 @@ class _Op:
 
 
 #: Request: read the next event (a reply, a response) and send it in.
-READ = _Op("READ")
+READ = Op("READ")
 #: Request: start TLS on the connection (the server has agreed to it).
-START_TLS = _Op("START_TLS")
+START_TLS = Op("START_TLS")
 
-Request = bytes | _Op
+Request = bytes | Op
 T = TypeVar("T")
 E = TypeVar("E")
 

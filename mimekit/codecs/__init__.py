@@ -24,7 +24,8 @@ best-effort result. Caller mistakes (wrong types, impossible arguments) raise
 """
 
 from ._base64 import Base64Decoder, decode_base64, encode_base64
-from ._charset import decode_bytes, decode_header_bytes, lookup_charset
+from ._charset import decode_bytes, lookup_charset
+from ._header_bytes import decode_header_bytes
 from ._qp import QPDecoder, decode_qp, encode_qp
 from ._rfc2047 import decode_encoded_words, encode_words, needs_encoding
 from ._utf7 import decode_imap_utf7, encode_imap_utf7

@@ -29,28 +29,8 @@ the strict IANA meaning of the label:
   ``x-unknown``, ``x-user-defined`` which meant "the reader's locally configured
   charset" in Netscape mail) map to ``None`` so the content is guessed.
 
-Byte order marks follow WHATWG too (RFC 2781 section 4.3 and Unicode section
-3.10 agree on the defaults):
-
-* ``utf-16`` and ``utf-32`` (and the generic aliases ``unicode``, ``ucs-2``,
-  ``iso-10646-ucs-2``, ``csunicode``, ``ucs-4``...) let a leading byte order
-  mark choose the byte order and drop it; without one the text is
-  big-endian. Python's own ``utf-16``/``utf-32`` codecs read BOM-less data in
-  the machine's byte order, so the result would depend on the CPU.
-* The explicit ``utf-16le``/``utf-16be``/``utf-32le``/``utf-32be`` labels keep
-  their byte order. A leading U+FEFF in that order is, for RFC 2781, a
-  zero-width no-break space that belongs to the text; it is dropped anyway, as
-  WHATWG's decoder does, since no reader wants an invisible first character.
-  A leading UTF-8 BOM is likewise dropped from text decoded as UTF-8 (RFC
-  3629 section 6 calls it a signature).
-* A body with no charset, or whose declared charset fails to decode, is read
-  in the encoding its BOM names (UTF-8, UTF-16LE/BE, UTF-32LE/BE) before any
-  guess, with a defect naming the choice: the BOM is far better evidence than
-  chardet, which is not even consulted on mostly 7-bit UTF-16.
-
-BOM handling is for :func:`decode_bytes` (bodies, RFC 2231 parameter values);
-header words (RFC 2047, :func:`decode_header_bytes`) only get the
-machine-independent ``utf-16``/``utf-32`` default.
+Byte order marks (a BOM decides the byte order of ``utf-16``/``utf-32``, and
+is the first evidence for an undeclared body) are :mod:`._bom`'s part.
 
 Codecs that are not character encodings, or that interpret the data as code
 (``unicode_escape``, ``raw_unicode_escape``, ``idna``, ``punycode``,
@@ -65,8 +45,9 @@ import functools
 from typing import Final
 
 from .._defects import Defect, DefectKind
+from ._bom import BOM_DECIDES, GENERIC_BOMS, byte_order, sniff_bom
 
-__all__ = ["decode_bytes", "decode_header_bytes", "lookup_charset"]
+__all__ = ["chardet_guess", "decode_bytes", "lookup_charset", "strict_decode"]
 
 # Labels Python's codec registry does not know, or knows wrongly for mail.
 # Keys are already lower-cased and stripped. ``None`` means "unknown on
@@ -120,7 +101,7 @@ _LABELS: Final[dict[str, str | None]] = {
     "x-mac-romanian": "mac-romanian",
     # UCS-2 and UCS-4 in MIME (RFC 1641, the IANA registry) are big-endian;
     # UTF-16 and UTF-32 decoding are supersets. decode_bytes still lets a
-    # byte order mark decide for these labels (see _BOM_DECIDES).
+    # byte order mark decide for these labels (see BOM_DECIDES).
     "iso-10646-ucs-2": "utf-16-be",
     "ucs-2": "utf-16-be",
     "csunicode": "utf-16-be",
@@ -180,48 +161,6 @@ _CHARDET_MIN_CONFIDENCE: Final = 0.3
 _CHARDET_MAX_BYTES: Final = 64 * 1024
 
 _QUOTES_AND_SPACE: Final = " \t\r\n\"'"
-
-# Labels whose registered meaning is big-endian but which Windows software
-# writes little-endian with a BOM: for decode_bytes the BOM decides, exactly
-# as for the generic utf-16/utf-32 labels.
-_BOM_DECIDES: Final[dict[str, str]] = {
-    "iso-10646-ucs-2": "utf-16",
-    "ucs-2": "utf-16",
-    "csunicode": "utf-16",
-    "iso-10646-ucs-4": "utf-32",
-    "ucs-4": "utf-32",
-    "csucs4": "utf-32",
-}
-
-# Generic Unicode codec -> (BOM, explicit codec) pairs; no BOM means
-# big-endian (RFC 2781 section 4.3, Unicode section 3.10).
-_GENERIC_BOMS: Final[dict[str, tuple[tuple[bytes, str], ...]]] = {
-    "utf-16": ((codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le")),
-    "utf-32": ((codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "utf-32-le")),
-}
-
-# Explicit codec -> the BOM in its own byte order, dropped from the text
-# (WHATWG decode; see the module docstring).
-_OWN_BOM: Final[dict[str, bytes]] = {
-    "utf-8": codecs.BOM_UTF8,
-    "utf-16-be": codecs.BOM_UTF16_BE,
-    "utf-16-le": codecs.BOM_UTF16_LE,
-    "utf-32-be": codecs.BOM_UTF32_BE,
-    "utf-32-le": codecs.BOM_UTF32_LE,
-}
-
-# BOM sniffing for undeclared or wrongly declared bodies, in this order:
-# UTF-32LE's BOM (FF FE 00 00) starts with UTF-16LE's, so it is tried first,
-# and data that is not valid UTF-32LE is then UTF-16LE text whose first
-# character is U+0000.
-_SNIFFED_BOMS: Final[tuple[tuple[bytes, str], ...]] = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-)
-
 
 @functools.lru_cache(maxsize=512)
 def lookup_charset(name: str) -> str | None:
@@ -335,7 +274,7 @@ def _c1_filled_table(codec: str) -> str:
     return "".join(chars)
 
 
-def _strict_decode(data: bytes, codec: str) -> str:
+def strict_decode(data: bytes, codec: str) -> str:
     """Decode strictly; the WHATWG-filled code pages cannot fail.
 
     ``utf-16`` and ``utf-32`` read BOM-less data as big-endian rather than in
@@ -344,8 +283,8 @@ def _strict_decode(data: bytes, codec: str) -> str:
     """
     if codec in _C1_FILLED:
         return codecs.charmap_decode(data, "strict", _c1_filled_table(codec))[0]
-    if codec in _GENERIC_BOMS:
-        codec, skip = _byte_order(data, codec)
+    if codec in GENERIC_BOMS:
+        codec, skip = byte_order(data, codec)
         try:
             return data[skip:].decode(codec)
         except UnicodeDecodeError as exc:
@@ -356,52 +295,9 @@ def _strict_decode(data: bytes, codec: str) -> str:
     return data.decode(codec)
 
 
-def _byte_order(data: bytes, codec: str) -> tuple[str, int]:
-    """The explicit codec to read ``data`` with and the length of its BOM.
-
-    A generic ``utf-16``/``utf-32`` takes the byte order of a leading BOM,
-    else big-endian; an explicit codec keeps its order and only drops a BOM
-    written in that order.
-    """
-    generic = _GENERIC_BOMS.get(codec)
-    if generic is not None:
-        for bom, explicit in generic:
-            if data.startswith(bom):
-                return explicit, len(bom)
-        return codec + "-be", 0
-    own = _OWN_BOM.get(codec)
-    return codec, len(own) if own is not None and data.startswith(own) else 0
-
-
-def _sniff_bom(data: bytes) -> tuple[str, str, str] | None:
-    """Decode ``data`` in the encoding its BOM names.
-
-    Returns ``(text, codec, how)`` as :func:`_guess` does, or ``None`` when
-    ``data`` starts with no BOM.
-
-    The BOM is dropped. When no candidate decodes strictly, the last one that
-    matched is used with replacement characters (for FF FE 00 00 that is
-    UTF-16LE, the reading WHATWG knows): the BOM is still the best evidence
-    there is, and WHATWG decodes with replacement after a BOM sniff.
-    """
-    matched: tuple[bytes, str] | None = None
-    for bom, codec in _SNIFFED_BOMS:
-        if data.startswith(bom):
-            matched = (bom, codec)
-            try:
-                return data[len(bom) :].decode(codec), codec, f"{codec} (byte order mark)"
-            except UnicodeDecodeError:
-                pass
-    if matched is None:
-        return None
-    bom, codec = matched
-    text = data[len(bom) :].decode(codec, "replace")
-    return text, codec, f"{codec} with replacement characters (byte order mark)"
-
-
 def _body_codec(charset: str) -> str | None:
-    """``lookup_charset``, but generic where a BOM decides (``_BOM_DECIDES``)."""
-    generic = _BOM_DECIDES.get(charset.strip(_QUOTES_AND_SPACE).lower())
+    """``lookup_charset``, but generic where a BOM decides (``BOM_DECIDES``)."""
+    generic = BOM_DECIDES.get(charset.strip(_QUOTES_AND_SPACE).lower())
     return generic if generic is not None else lookup_charset(charset)
 
 
@@ -416,9 +312,9 @@ def _mostly_decodes(data: bytes, codec: str) -> str | None:
     as every other mail reader would show it.
     """
     skip = 0
-    if codec in _GENERIC_BOMS:
-        # Not Python's machine-order default (see _strict_decode).
-        codec, skip = _byte_order(data, codec)
+    if codec in GENERIC_BOMS:
+        # Not Python's machine-order default (see strict_decode).
+        codec, skip = byte_order(data, codec)
     try:
         text = data[skip:].decode(codec, "replace")
     except LookupError:
@@ -449,16 +345,16 @@ def _guess(data: bytes, tried: str | None) -> tuple[str, str, str]:
             text = _mostly_decodes(data, codec)
             if text is not None:
                 return text, codec, f"{codec} with replacement characters"
-    guessed = _chardet_guess(data)
+    guessed = chardet_guess(data)
     if guessed is not None and guessed != tried:
         try:
-            return _strict_decode(data, guessed), guessed, f"{guessed} (guessed by chardet)"
+            return strict_decode(data, guessed), guessed, f"{guessed} (guessed by chardet)"
         except UnicodeDecodeError:
             pass
-    return _strict_decode(data, "cp1252"), "cp1252", "cp1252 (the last resort)"
+    return strict_decode(data, "cp1252"), "cp1252", "cp1252 (the last resort)"
 
 
-def _chardet_guess(data: bytes) -> str | None:
+def chardet_guess(data: bytes) -> str | None:
     """Ask chardet, but only with enough 8-bit evidence; never raises."""
     sample = data[:_CHARDET_MAX_BYTES]
     if len(sample.translate(None, _ASCII_BYTES)) < _CHARDET_MIN_HIGH_BYTES:
@@ -562,9 +458,9 @@ def decode_bytes(
             defects.append(Defect(kind=problem[0], offset=problem[1], detail=problem[2]))
         return data.decode("ascii"), codec or "ascii", defects
     if codec is not None and codec != "ascii":
-        used, skip = _byte_order(data, codec)
+        used, skip = byte_order(data, codec)
         try:
-            return _strict_decode(data[skip:] if skip else data, used), used, defects
+            return strict_decode(data[skip:] if skip else data, used), used, defects
         except UnicodeDecodeError as exc:
             problem = (
                 DefectKind.CHARSET_DECODE_ERROR,
@@ -581,7 +477,7 @@ def decode_bytes(
             return data[len(codecs.BOM_UTF8) :].decode("utf-8"), "utf-8", defects
         except UnicodeDecodeError:
             pass
-    sniffed = _sniff_bom(data)
+    sniffed = sniff_bom(data)
     if sniffed is not None:
         text, used, how = sniffed
         if problem is None:
@@ -619,7 +515,7 @@ def decode_with_charset(data: bytes, codec: str | None) -> tuple[str, str, int]:
         return data.decode("ascii"), codec, -1
     if codec is not None:
         try:
-            return _strict_decode(data, codec), codec, -1
+            return strict_decode(data, codec), codec, -1
         except UnicodeDecodeError as exc:
             error = exc.start
     else:
@@ -628,103 +524,3 @@ def decode_with_charset(data: bytes, codec: str | None) -> tuple[str, str, int]:
         error = 0
     text, used, _how = _guess(data, codec)
     return text, used, error
-
-
-def decode_header_bytes(
-    raw: bytes | bytearray | memoryview, defects: list[Defect] | None = None
-) -> str:
-    """Decode raw header octets to ``str``; never raises on input.
-
-    RFC 5322 headers are ASCII; RFC 6532 allows UTF-8. Anything else is
-    legacy 8-bit text in an undeclared charset, so:
-
-    * pure ASCII takes a fast path;
-    * valid UTF-8 is decoded as UTF-8 (RFC 6532 section 3);
-    * otherwise, if the valid UTF-8 multi-byte characters outnumber the
-      invalid bytes (a UTF-8 header with a few stray latin-1 bytes, as when a
-      list server prepends a latin-1 tag), valid UTF-8 sequences are kept and
-      only the invalid bytes decode as windows-1252;
-    * otherwise, with at least 16 8-bit bytes, chardet's guess when it is at
-      least 0.3 confident (Cyrillic, Greek, CJK legacy charsets: KOI8-R,
-      windows-1251, Shift_JIS, GB18030...);
-    * else the whole value decodes as windows-1252 (WHATWG variant: the
-      five undefined bytes become C1 controls, so it cannot fail). Below 16
-      8-bit bytes chardet is noise: on a short Western subject it reports
-      a low-confidence guess (cp437, MacCyrillic) that is wrong more often
-      than windows-1252, which is what such bytes almost always are.
-
-    The ASCII and UTF-8 paths cost one ``isascii`` or one ``decode`` call:
-    this runs for every header of every message read. (For the same reason
-    ``defects`` is not keyword-only: CPython calls a function with
-    keyword-only defaults measurably slower.)
-
-    Args:
-        raw: Header octets (name, value or whole field; folding is kept).
-        defects: If given, a ``CHARSET_DECODE_ERROR`` defect is appended
-            when the bytes were not ASCII or UTF-8; its detail names the
-            charset used (``"koi8-r (guessed by chardet)"``), its offset is
-            the index in ``raw`` of the first byte that is not UTF-8.
-
-    Returns:
-        The text. ``str`` never contains surrogates.
-
-    Raises:
-        TypeError: ``raw`` is not bytes-like.
-    """
-    if type(raw) is not bytes:
-        if not isinstance(raw, bytes | bytearray | memoryview):
-            raise TypeError(f"raw must be bytes, not {type(raw).__name__}")
-        raw = bytes(raw)
-    if raw.isascii():
-        return raw.decode("ascii")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        first_bad = exc.start
-    text, how = _decode_8bit_header(raw)
-    if defects is not None:
-        defects.append(
-            Defect(
-                kind=DefectKind.CHARSET_DECODE_ERROR,
-                offset=first_bad,
-                detail=f"8-bit header bytes are not UTF-8; decoded as {how}",
-            )
-        )
-    return text
-
-
-def _decode_8bit_header(raw: bytes) -> tuple[str, str]:
-    """Decode non-UTF-8 header octets; return ``(text, how)`` (see above)."""
-    replaced = raw.decode("utf-8", "replace")
-    bad = replaced.count("\ufffd") - raw.count(b"\xef\xbf\xbd")
-    good = len(replaced) - len(replaced.encode("ascii", "ignore")) - bad
-    if good > bad:
-        return _mixed_utf8(raw), "utf-8, stray bytes as cp1252"
-    guessed = _chardet_guess(raw)
-    if guessed is not None:
-        try:
-            return _strict_decode(raw, guessed), f"{guessed} (guessed by chardet)"
-        except UnicodeDecodeError:
-            pass
-    return _strict_decode(raw, "cp1252"), "cp1252"
-
-
-def _mixed_utf8(raw: bytes) -> str:
-    """UTF-8 with a few invalid bytes: those decode as windows-1252.
-
-    At most ``bad`` (< good <= len/2) round trips, each decoding only the
-    stretch up to the next error, so the total work stays linear.
-    """
-    parts: list[str] = []
-    view = memoryview(raw)
-    pos = 0
-    while pos < len(raw):
-        try:
-            parts.append(codecs.utf_8_decode(view[pos:], "strict", True)[0])
-            break
-        except UnicodeDecodeError as exc:
-            parts.append(codecs.utf_8_decode(view[pos : pos + exc.start], "strict", True)[0])
-            bad_end = pos + exc.end
-            parts.append(_strict_decode(raw[pos + exc.start : bad_end], "cp1252"))
-            pos = bad_end
-    return "".join(parts)

@@ -39,7 +39,6 @@ and every later pass walks the token list once.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,10 +50,15 @@ from ._received_info import (
     PROTOCOL_WORD,
     Comment,
     TcpInfo,
+    address_literal,
     find_tls,
+    host_token,
+    id_token,
     normalize_ip,
     normalize_protocol,
+    path_token,
     read_tcp_info,
+    word_token,
 )
 
 __all__ = ["Received", "parse_received"]
@@ -130,67 +134,21 @@ class Received:
             raise ValueError("a Received field needs a date")
         parts: list[str] = []
         if self.from_ is not None:
-            parts += ["from", _host(self.from_)]
-            info = [_token(self.from_iprev)] if self.from_iprev is not None else []
-            literal = _literal(self.from_ip)
-            if literal is not None:
-                info.append(literal)
+            parts += ["from", host_token(self.from_)]
+            info = [word_token(self.from_iprev)] if self.from_iprev is not None else []
+            if self.from_ip is not None:
+                info.append(address_literal(self.from_ip))
             if info:
                 parts.append("(" + " ".join(info) + ")")
         for keyword, value in (("by", self.by), ("via", self.via), ("with", self.with_)):
             if value is not None:
-                parts += [keyword, _host(value) if keyword == "by" else
-                          _id_token(value) if keyword == "via" else _token(value)]
+                parts += [keyword, host_token(value) if keyword == "by" else
+                          id_token(value) if keyword == "via" else word_token(value)]
         if self.id is not None:
-            parts += ["id", _id_token(self.id)]
+            parts += ["id", id_token(self.id)]
         if self.for_ is not None:
-            # Inside <>: "=" and "," are fine (SRS and VERP addresses hold them).
-            if _ANGLE_TOKEN.fullmatch(self.for_) is None:
-                raise ValueError(f"not a single Received token: {self.for_!r}")
-            parts += ["for", "<" + self.for_ + ">"]
+            parts += ["for", path_token(self.for_)]
         return " ".join(parts) + "; " + format_date(self.date)
-
-
-# What ends a word for the tokenizer below (its _NEXT): whitespace, the
-# specials it reads as punctuation, quotes and backslashes.
-_BAD_TOKEN = re.compile(r"[\s()<>;\"\\\[\],=]")
-_ANGLE_TOKEN = re.compile(r"[^<>\s()\[\]]+")
-
-
-def _token(value: str) -> str:
-    if not value or _BAD_TOKEN.search(value) is not None:
-        raise ValueError(f"not a single Received token: {value!r}")
-    return value
-
-
-def _id_token(value: str) -> str:
-    """An ID or VIA value: a word, else in angle brackets (``id <a=b>``,
-    RFC 5321's msg-id form), which the reader takes whole."""
-    if value and _BAD_TOKEN.search(value) is None:
-        return value
-    if _ANGLE_TOKEN.fullmatch(value) is not None:
-        return f"<{value}>"
-    raise ValueError(f"not a single Received token: {value!r}")
-
-
-def _literal(ip: str | None) -> str | None:
-    if ip is None:
-        return None
-    addr = normalize_ip(ip)
-    if addr is None:
-        raise ValueError(f"not an IP address: {ip!r}")
-    return f"[IPv6:{addr}]" if ":" in addr else f"[{addr}]"
-
-
-def _host(value: str) -> str:
-    """A domain, or an IP written as an RFC 5321 address-literal."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return _token(value)
-    lit = _literal(value)
-    assert lit is not None
-    return lit
 
 
 # --- tokenizer ------------------------------------------------------------

@@ -25,10 +25,15 @@ __all__ = [
     "PROTOCOL_WORD",
     "Comment",
     "TcpInfo",
+    "address_literal",
     "find_tls",
+    "host_token",
+    "id_token",
     "normalize_ip",
     "normalize_protocol",
+    "path_token",
     "read_tcp_info",
+    "word_token",
 ]
 
 # Token kinds, the same numbers as in _received (kept here to avoid a cycle).
@@ -350,3 +355,53 @@ def find_tls(tokens: list[tuple[int, str, int, int]]) -> tuple[str | None, str |
                 bare = part
         expect = False
     return version, named or bare
+
+
+# --- writing -----------------------------------------------------------------
+# What Received.format writes must come back through _received's tokenizer
+# as one value each.
+
+# What ends a word for the tokenizer (its _NEXT): whitespace, the specials it
+# reads as punctuation, quotes and backslashes.
+_BAD_TOKEN = re.compile(r"[\s()<>;\"\\\[\],=]")
+_ANGLE_TOKEN = re.compile(r"[^<>\s()\[\]]+")
+
+
+def word_token(value: str) -> str:
+    """A clause value written as one word."""
+    if not value or _BAD_TOKEN.search(value) is not None:
+        raise ValueError(f"not a single Received token: {value!r}")
+    return value
+
+
+def id_token(value: str) -> str:
+    """An ID or VIA value: a word, else in angle brackets (``id <a=b>``,
+    RFC 5321's msg-id form), which the reader takes whole."""
+    if value and _BAD_TOKEN.search(value) is None:
+        return value
+    return path_token(value)
+
+
+def path_token(value: str) -> str:
+    """``<value>``: a FOR path, or an ID that is no word ("=" and "," are
+    fine inside the brackets: SRS and VERP addresses hold them)."""
+    if _ANGLE_TOKEN.fullmatch(value) is None:
+        raise ValueError(f"not a single Received token: {value!r}")
+    return f"<{value}>"
+
+
+def address_literal(ip: str) -> str:
+    """An IP as an RFC 5321 address-literal (``[1.2.3.4]``, ``[IPv6:...]``)."""
+    addr = normalize_ip(ip)
+    if addr is None:
+        raise ValueError(f"not an IP address: {ip!r}")
+    return f"[IPv6:{addr}]" if ":" in addr else f"[{addr}]"
+
+
+def host_token(value: str) -> str:
+    """A domain, or an IP written as an RFC 5321 address-literal."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return word_token(value)
+    return address_literal(value)

@@ -27,6 +27,7 @@ from collections.abc import Generator
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
+from .._client_driver import READ, START_TLS, Op
 from .._guard import is_loopback
 from ..codecs import decode_imap_utf7, encode_imap_utf7
 from ..smtp._errors import SMTPNotSupportedError
@@ -77,22 +78,6 @@ __all__ = [
 ]
 
 
-class _Op:
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-#: Request: read the next response event.
-READ = _Op("READ")
-#: Request: start TLS on the connection (after STARTTLS's OK).
-START_TLS = _Op("START_TLS")
-
-
 @dataclass(frozen=True, slots=True)
 class Wait:
     """Request: read the next response event, or None after ``seconds``."""
@@ -107,7 +92,7 @@ class Deliver:
     event: Response
 
 
-Request = bytes | _Op | Wait | Deliver
+Request = bytes | Op | Wait | Deliver
 T = TypeVar("T")
 #: An operation: yields requests, receives a Response (READ/Wait) or None.
 Step = Generator[Request, "Response | None", T]

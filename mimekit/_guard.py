@@ -24,6 +24,9 @@
   ``mimekit.auth`` (service, user name, mechanism, client address: what
   fail2ban-style tools read). Passwords never are; the user name is written
   with ``repr`` so that a hostile one cannot forge log lines.
+* **A lingering close.** A session's end half-closes and reads on for a
+  moment (:func:`linger`), so the final reply reaches a client that was
+  still sending instead of being destroyed by a reset.
 """
 
 from __future__ import annotations
